@@ -1,0 +1,271 @@
+"""Off-policy estimators: hand-computed values, statistical sanity, and input validation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from tfrec.evaluation.off_policy import (
+    Estimate,
+    OffPolicyData,
+    capped_ips,
+    doubly_robust,
+    effective_sample_size,
+    ips,
+    snips,
+)
+
+Z95 = 1.959963984540054
+
+# Per-step example: weights pi/beta = [2, 0.5, 0.5, 0.5].
+R = [1.0, 0.0, 1.0, 1.0]
+PI = [0.5, 0.2, 0.1, 0.4]
+BETA = [0.25, 0.4, 0.2, 0.8]
+
+# Per-trajectory example: 2 episodes, the second one step shorter (masked last step).
+#   ratios   ep0 [2, 0.5, 1]  -> per-decision products [2, 1, 1]
+#            ep1 [0.5, 2, -]  -> per-decision products [0.5, 1, 1]
+TR = [[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
+TPI = [[0.4, 0.1, 0.3], [0.1, 0.6, 0.0]]
+TBETA = [[0.2, 0.2, 0.3], [0.2, 0.3, 0.0]]
+TMASK = [[1, 1, 1], [1, 1, 0]]
+
+
+@pytest.fixture()
+def bandit() -> OffPolicyData:
+    return OffPolicyData.from_probs(R, PI, BETA)
+
+
+@pytest.fixture()
+def trajectories() -> OffPolicyData:
+    return OffPolicyData.from_probs(TR, TPI, TBETA, mask=TMASK)
+
+
+# ---------------------------------------------------------------- per-step, hand-computed
+
+
+def test_ips_per_step_value_and_normal_ci(bandit: OffPolicyData) -> None:
+    est = ips(bandit)
+    # terms w*r = [2, 0, 0.5, 0.5]: mean 0.75; sample var = (1.5625+0.5625+0.0625+0.0625)/3.
+    assert est.value == pytest.approx(0.75)
+    stderr = math.sqrt(0.75) / 2.0
+    assert est.stderr == pytest.approx(stderr)
+    assert est.lower == pytest.approx(0.75 - Z95 * stderr)
+    assert est.upper == pytest.approx(0.75 + Z95 * stderr)
+    assert est.num_units == 4
+    # Kish ESS of [2, .5, .5, .5]: 3.5^2 / 4.75.
+    assert est.effective_sample_size == pytest.approx(12.25 / 4.75)
+    assert est.method == "ips/normal"
+    assert est.contains(0.75) and not est.contains(10.0)
+
+
+def test_capped_ips_clips_weights(bandit: OffPolicyData) -> None:
+    # cap 1: weights [1, .5, .5, .5], terms [1, 0, .5, .5].
+    assert capped_ips(bandit, cap=1.0).value == pytest.approx(0.5)
+    # the default cap e^3 ~ 20 does not bind here.
+    assert capped_ips(bandit).value == pytest.approx(0.75)
+    assert capped_ips(bandit).method == "capped_ips/normal"
+
+
+def test_snips_per_step_value_and_delta_method(bandit: OffPolicyData) -> None:
+    est = snips(bandit)
+    value = 3.0 / 3.5  # sum w r / sum w
+    assert est.value == pytest.approx(value)
+    # influence psi_i = w_i (r_i - V) / mean(w), mean(w) = 0.875.
+    psi = np.array([2 * (1 - value), 0.5 * (0 - value), 0.5 * (1 - value), 0.5 * (1 - value)])
+    psi /= 0.875
+    assert est.stderr == pytest.approx(np.std(psi, ddof=1) / 2.0)
+
+
+def test_doubly_robust_per_step(bandit: OffPolicyData) -> None:
+    q = [0.5] * 4
+    v = [0.6] * 4
+    # terms v + w (r - q) = [1.6, 0.35, 0.85, 0.85].
+    assert doubly_robust(bandit, q, v).value == pytest.approx(3.65 / 4)
+
+
+def test_doubly_robust_is_exact_with_a_perfect_model(bandit: OffPolicyData) -> None:
+    v = np.array([0.3, 0.7, 0.1, 0.9])
+    # With q == r the correction vanishes: DR = mean v whatever the weights.
+    assert doubly_robust(bandit, R, v).value == pytest.approx(v.mean())
+    # With a zero model DR is IPS.
+    assert doubly_robust(bandit, np.zeros(4), np.zeros(4)).value == pytest.approx(0.75)
+
+
+def test_on_policy_data_gives_the_sample_mean() -> None:
+    data = OffPolicyData.from_probs(R, BETA, BETA)
+    for estimator in (ips, snips, capped_ips):
+        assert estimator(data).value == pytest.approx(0.75)
+
+
+def test_snips_is_invariant_to_weight_scaling() -> None:
+    a = OffPolicyData.from_probs(R, PI, BETA)
+    b = OffPolicyData.from_probs(R, np.array(PI) / 2.0, BETA)
+    assert snips(a).value == pytest.approx(snips(b).value)
+    assert ips(b).value == pytest.approx(ips(a).value / 2.0)
+
+
+def test_log_probs_match_probs(bandit: OffPolicyData) -> None:
+    from_logs = OffPolicyData.from_log_probs(R, np.log(PI), np.log(BETA))
+    np.testing.assert_allclose(from_logs.ratios, bandit.ratios)
+    # -inf target log-prob: the target never takes that action, weight 0.
+    zero = OffPolicyData.from_log_probs([1.0, 1.0], [-np.inf, 0.0], [np.log(0.5), np.log(0.5)])
+    np.testing.assert_allclose(zero.ratios, [0.0, 2.0])
+
+
+# ---------------------------------------------------------------- per-trajectory, hand-computed
+
+
+def test_per_decision_ips(trajectories: OffPolicyData) -> None:
+    # ep0: 2*1 + 1*0 + 1*1 = 3; ep1: 0.5*0 + 1*1 = 1.
+    assert ips(trajectories).value == pytest.approx(2.0)
+    # discount 0.5 -> ep0: 2 + 0 + 0.25 = 2.25; ep1: 0.5.
+    assert ips(trajectories, discount=0.5).value == pytest.approx(1.375)
+    # Chen et al.'s one-step ratios: ep0: 2*1 + 0.5*0 + 1*1 = 3; ep1: 0.5*0 + 2*1 = 2.
+    assert ips(trajectories, ratio_mode="one_step").value == pytest.approx(2.5)
+    # capping the cumulative weights at 1: ep0 [1,1,1] -> 2; ep1 [.5,1,1] -> 1.
+    assert capped_ips(trajectories, cap=1.0).value == pytest.approx(1.5)
+    # ESS over the final per-episode weights [1, 1].
+    assert ips(trajectories).effective_sample_size == pytest.approx(2.0)
+    assert ips(trajectories).num_units == 2
+
+
+def test_weighted_per_decision_ips(trajectories: OffPolicyData) -> None:
+    # t0: (2*1 + .5*0) / 2.5 = 0.8; t1: (1*0 + 1*1) / 2 = 0.5; t2: (1*1 + 1*0) / 2 = 0.5.
+    assert snips(trajectories).value == pytest.approx(1.8)
+    assert snips(trajectories, discount=0.5).value == pytest.approx(0.8 + 0.25 + 0.125)
+
+
+def test_trajectory_doubly_robust(trajectories: OffPolicyData) -> None:
+    q = [[1.0, 1.0, 1.0], [1.0, 1.0, 99.0]]  # masked entries are ignored
+    v = [[0.5, 0.5, 0.5], [0.5, 0.5, np.nan]]
+    # ep0: w=[2,1,1], w_prev=[1,2,1]: (0 + .5) + (-1 + 1) + (0 + .5) = 1.0
+    # ep1: w=[.5,1,-], w_prev=[1,.5,-]: (-.5 + .5) + (0 + .25) = 0.25
+    assert doubly_robust(trajectories, q, v).value == pytest.approx(0.625)
+
+
+def test_trajectory_with_all_ones_ratios_is_the_mean_return() -> None:
+    rewards = np.array([[1.0, 2.0], [0.0, 4.0]])
+    probs = np.full_like(rewards, 0.3)
+    data = OffPolicyData.from_probs(rewards, probs, probs)
+    assert ips(data).value == pytest.approx(3.5)
+    assert snips(data).value == pytest.approx(3.5)
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def _synthetic_bandit(n: int, seed: int) -> tuple[OffPolicyData, np.ndarray, np.ndarray, float]:
+    """Uniform behaviour over 5 arms, a skewed target, Bernoulli rewards with known means."""
+    rng = np.random.default_rng(seed)
+    means = np.array([0.1, 0.2, 0.3, 0.6, 0.9])
+    target = np.array([0.05, 0.05, 0.1, 0.3, 0.5])
+    actions = rng.integers(0, 5, size=n)
+    rewards = (rng.random(n) < means[actions]).astype(float)
+    data = OffPolicyData.from_probs(rewards, target[actions], np.full(n, 0.2))
+    model = means + 0.1  # a biased reward model
+    logged_q = model[actions]
+    target_v = np.full(n, float(target @ model))
+    return data, logged_q, target_v, float(target @ means)
+
+
+def test_estimators_cover_the_true_value_on_a_synthetic_bandit() -> None:
+    data, q, v, truth = _synthetic_bandit(20_000, seed=0)
+    for est in (ips(data), snips(data), doubly_robust(data, q, v)):
+        assert abs(est.value - truth) < 3.0 * est.stderr, est
+        assert abs(est.value - truth) / truth < 0.05, est
+    # DR with a (biased) model has a smaller standard error than IPS here.
+    assert doubly_robust(data, q, v).stderr < ips(data).stderr
+
+
+def test_bootstrap_ci_agrees_with_the_normal_ci() -> None:
+    data, _, _, _ = _synthetic_bandit(2_000, seed=1)
+    normal = snips(data)
+    boot = snips(data, ci_method="bootstrap", num_bootstrap=300, seed=3)
+    assert boot.value == pytest.approx(normal.value)
+    assert boot.stderr == pytest.approx(normal.stderr, rel=0.2)
+    assert boot.method == "snips/bootstrap"
+    # deterministic for a seed
+    assert snips(data, ci_method="bootstrap", num_bootstrap=300, seed=3) == boot
+
+
+def test_bootstrap_resamples_the_reward_model_with_the_units(bandit: OffPolicyData) -> None:
+    q = np.array(R)
+    v = np.array([0.3, 0.7, 0.1, 0.9])
+    boot = doubly_robust(bandit, q, v, ci_method="bootstrap", num_bootstrap=200, seed=0)
+    # every resample's DR value is a mean of resampled v's, so it stays within [min v, max v].
+    assert 0.1 <= boot.lower <= boot.upper <= 0.9
+
+
+def test_effective_sample_size() -> None:
+    assert effective_sample_size(np.ones(7)) == pytest.approx(7.0)
+    assert effective_sample_size(np.array([1.0, 0.0, 0.0])) == pytest.approx(1.0)
+    assert effective_sample_size(np.zeros(3)) == 0.0
+
+
+def test_estimate_str_reads_well(bandit: OffPolicyData) -> None:
+    text = str(ips(bandit))
+    assert text.startswith("0.7500 ± ") and "95% CI" in text and "n=4" in text
+    assert isinstance(ips(bandit), Estimate)
+
+
+# ---------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize("beta", [[0.25, 0.0, 0.2, 0.8], [0.25, -0.1, 0.2, 0.8]])
+def test_zero_or_negative_propensity_is_rejected(beta: list[float]) -> None:
+    with pytest.raises(ValueError, match=r"zero or negative propensities \(first at index \(1,\)"):
+        OffPolicyData.from_probs(R, PI, beta)
+
+
+def test_bad_inputs_are_rejected_with_clear_messages() -> None:
+    with pytest.raises(ValueError, match="same shape"):
+        OffPolicyData.from_probs(R, PI[:3], BETA)
+    with pytest.raises(ValueError, match=r"shape \[num_rows\]"):
+        OffPolicyData.from_probs(np.zeros((2, 2, 2)), np.zeros((2, 2, 2)), np.ones((2, 2, 2)))
+    with pytest.raises(ValueError, match="empty"):
+        OffPolicyData.from_probs([], [], [])
+    with pytest.raises(ValueError, match="target_probs must be probabilities"):
+        OffPolicyData.from_probs(R, [2.0, 0.1, 0.1, 0.1], BETA)
+    with pytest.raises(ValueError, match="rewards has 1 non-finite"):
+        OffPolicyData.from_probs([1.0, np.nan, 0.0, 0.0], PI, BETA)
+    with pytest.raises(ValueError, match="log-probabilities"):
+        OffPolicyData.from_log_probs(R, [0.5, -1.0, -1.0, -1.0], np.log(BETA))
+    with pytest.raises(ValueError, match="behavior_log_probs"):
+        OffPolicyData.from_log_probs(R, np.log(PI), [-np.inf, -1.0, -1.0, -1.0])
+    with pytest.raises(ValueError, match="mask has shape"):
+        OffPolicyData.from_probs(TR, TPI, TBETA, mask=[1, 1, 0])
+    with pytest.raises(ValueError, match="per-step .* mask must be all True"):
+        OffPolicyData.from_probs(R, PI, BETA, mask=[1, 1, 1, 0])
+    with pytest.raises(TypeError, match="numeric array"):
+        OffPolicyData.from_probs(["a", "b"], PI[:2], BETA[:2])
+
+
+def test_estimator_arguments_are_checked(bandit: OffPolicyData) -> None:
+    with pytest.raises(TypeError, match="expected OffPolicyData"):
+        ips((R, PI, BETA))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="cap must be > 0"):
+        capped_ips(bandit, cap=0.0)
+    with pytest.raises(ValueError, match="ratio_mode"):
+        ips(bandit, ratio_mode="products")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="ci_method"):
+        ips(bandit, ci_method="jackknife")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="confidence"):
+        ips(bandit, confidence=95)
+    with pytest.raises(ValueError, match="logged_q has shape"):
+        doubly_robust(bandit, [0.5] * 3, [0.5] * 4)
+    with pytest.raises(ValueError, match="target_v has 1 non-finite"):
+        doubly_robust(bandit, [0.5] * 4, [0.5, np.nan, 0.5, 0.5])
+
+
+def test_discount_is_checked(trajectories: OffPolicyData) -> None:
+    with pytest.raises(ValueError, match="discount"):
+        ips(trajectories, discount=1.5)
+
+
+def test_snips_without_overlap_is_rejected() -> None:
+    data = OffPolicyData.from_probs([1.0, 0.0], [0.0, 0.0], [0.5, 0.5])
+    with pytest.raises(ValueError, match="all importance weights are 0"):
+        snips(data)
