@@ -1,1 +1,5 @@
-"""Placeholder: filled by its issue."""
+"""Sequence encoders: item-index histories ``[batch, seq_len]`` -> user states ``[batch, dim]``."""
+
+from tfrec.encoders.sequence_encoder import SequenceEncoder
+
+__all__ = ["SequenceEncoder"]

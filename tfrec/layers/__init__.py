@@ -1,1 +1,17 @@
-"""Placeholder: filled by its issue."""
+"""Keras layers of tfrec's sequence encoder (keras-hub recipe on tf_keras, registered serializable).
+
+* :class:`ItemEmbedding`: one table for item input lookup and catalog output scores.
+* :class:`PositionEmbedding`: learned positions aligned on the most recent item.
+* :class:`TransformerBlock`: pre-LayerNorm causal self-attention block with padding mask.
+"""
+
+from tfrec.layers.embedding import ItemEmbedding, PositionEmbedding, mask_reserved_logits
+from tfrec.layers.transformer import TransformerBlock, causal_padding_mask
+
+__all__ = [
+    "ItemEmbedding",
+    "PositionEmbedding",
+    "TransformerBlock",
+    "causal_padding_mask",
+    "mask_reserved_logits",
+]
