@@ -1,1 +1,30 @@
-"""Placeholder: filled by its issue."""
+"""Export for TF Serving: versioned SavedModel with item-id signatures, warmup, models.config.
+
+``export_for_serving(model_or_policy, vocabulary, ...)`` writes ``<base_dir>/<version>/`` atomically;
+``write_models_config`` writes a ``models.config`` for ``tensorflow_model_server``. See
+``docs/serving.md``.
+"""
+
+from tfrec.export.compression import ItemTable, quantize_int8
+from tfrec.export.history import compact_history
+from tfrec.export.model_config import models_config, write_models_config
+from tfrec.export.serving import export_for_serving
+from tfrec.export.signatures import ServingModule
+from tfrec.export.sources import resolve_encoder
+from tfrec.export.versioning import atomic_version_dir, next_version
+from tfrec.export.warmup import read_warmup_requests, write_warmup_requests
+
+__all__ = [
+    "ItemTable",
+    "ServingModule",
+    "atomic_version_dir",
+    "compact_history",
+    "export_for_serving",
+    "models_config",
+    "next_version",
+    "quantize_int8",
+    "read_warmup_requests",
+    "resolve_encoder",
+    "write_models_config",
+    "write_warmup_requests",
+]
