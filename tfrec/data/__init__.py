@@ -1,1 +1,30 @@
-"""Placeholder: filled by its issue."""
+"""Interaction logs -> vocabulary -> per-user sequences -> splits -> tf.data pipelines.
+
+See docs/architecture.md ("Data") for the contracts other subpackages rely on.
+"""
+
+from tfrec.data.log import FilterReport, InteractionLog
+from tfrec.data.movielens import download_movielens_100k, item_titles, load_movielens_100k
+from tfrec.data.pipeline import next_item_dataset, sequence_dataset, session_dataset
+from tfrec.data.sequences import Sequences, build_sequences
+from tfrec.data.splits import EvalSet, leave_last_out, temporal_split
+from tfrec.data.synthetic import generate_log
+from tfrec.data.vocab import ItemVocabulary
+
+__all__ = [
+    "EvalSet",
+    "FilterReport",
+    "InteractionLog",
+    "ItemVocabulary",
+    "Sequences",
+    "build_sequences",
+    "download_movielens_100k",
+    "generate_log",
+    "item_titles",
+    "leave_last_out",
+    "load_movielens_100k",
+    "next_item_dataset",
+    "sequence_dataset",
+    "session_dataset",
+    "temporal_split",
+]
