@@ -1,0 +1,118 @@
+"""``build_*`` factories: config dataclasses -> encoder, actor network, agent."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from tfrec.agents.reinforce import TopKOffPolicyReinforceAgent
+from tfrec.encoders import SequenceEncoder
+from tfrec.networks.actor import ActorNetwork
+from tfrec.specs import time_step_spec
+from tfrec.training.config import AgentConfig, EncoderConfig
+
+__all__ = ["build_agent", "build_encoder", "warm_start_encoder"]
+
+
+def build_encoder(config: EncoderConfig, vocab_size: int) -> SequenceEncoder:
+    """A built ``SequenceEncoder`` for ``vocab_size`` indices (reserved ones included)."""
+    encoder = SequenceEncoder(
+        vocab_size,
+        config.max_len,
+        dim=config.dim,
+        num_layers=config.num_layers,
+        num_heads=config.num_heads,
+        dropout=config.dropout,
+    )
+    encoder.build(None)
+    return encoder
+
+
+def warm_start_encoder(encoder: tf.keras.Model, source: tf.keras.Model) -> tf.keras.Model:
+    """Copies the weights of a (supervised, pretrained) encoder into ``encoder``.
+
+    Args:
+      encoder: the encoder the agent will train (built).
+      source: an encoder of the same architecture, e.g. trained by next-item prediction.
+
+    Returns:
+      ``encoder``, now holding ``source``'s weights.
+
+    Raises:
+      ValueError: if the two encoders' weights differ in number or shape (the message names the
+        first mismatching weight).
+    """
+    for model in (encoder, source):
+        if not model.built:
+            model.build(None)
+    target_weights, source_weights = encoder.weights, source.weights
+    if len(target_weights) != len(source_weights):
+        raise ValueError(
+            f"cannot warm-start: the encoder has {len(target_weights)} weights, the source "
+            f"{len(source_weights)}; build both with the same EncoderConfig and vocab_size."
+        )
+    for target, weight in zip(target_weights, source_weights):
+        if target.shape != weight.shape:
+            raise ValueError(
+                f"cannot warm-start: weight {target.name} has shape {target.shape} but the "
+                f"source's {weight.name} has {weight.shape}; use the same EncoderConfig and "
+                "vocabulary as the pretrained encoder."
+            )
+    encoder.set_weights(source.get_weights())
+    return encoder
+
+
+def build_agent(
+    config: AgentConfig,
+    encoder: tf.keras.Model,
+    max_len: int,
+    item_frequencies: np.ndarray | None = None,
+    train_step_counter: tf.Variable | None = None,
+) -> TopKOffPolicyReinforceAgent:
+    """Actor network (with β̂ head, optional value head) + ``TopKOffPolicyReinforceAgent``.
+
+    Args:
+      config: agent hyper-parameters.
+      encoder: the state encoder (its ``item_embedding.vocab_size`` is the catalog's).
+      max_len: history window of the observations.
+      item_frequencies: ``[vocab_size]`` counts (for ``sampler="unigram"``).
+      train_step_counter: optional int64 counter.
+
+    Returns:
+      The initialised agent.
+    """
+    vocab_size = int(encoder.item_embedding.vocab_size)
+    config.check_catalog(vocab_size)
+    spec = time_step_spec(max_len, vocab_size)
+    network = ActorNetwork(
+        spec.observation,
+        encoder,
+        temperature=config.temperature,
+        behavior_head=True,
+        value_head=config.value_baseline,
+    )
+    agent = TopKOffPolicyReinforceAgent(
+        spec,
+        network,
+        tf.keras.optimizers.Adam(config.learning_rate),
+        slate_size=config.slate_size,
+        correction=config.correction,
+        weight_cap=config.weight_cap,
+        normalize_weights=config.normalize_weights,
+        gamma=config.gamma,
+        normalize_returns=config.normalize_returns,
+        behavior_loss_weight=config.behavior_loss_weight,
+        value_loss_weight=config.value_loss_weight,
+        entropy_regularization=config.entropy_regularization or None,
+        gradient_clipping=config.gradient_clipping,
+        num_candidates=config.num_candidates,
+        num_greedy=config.num_greedy,
+        exclude_history=config.exclude_history,
+        sampled_softmax_threshold=config.sampled_softmax_threshold,
+        num_sampled=config.num_sampled,
+        sampler=config.sampler,
+        item_frequencies=item_frequencies,
+        train_step_counter=train_step_counter,
+    )
+    agent.initialize()
+    return agent
