@@ -140,18 +140,21 @@ def _event_rewards(
     bad_values = [k for k, v in mapping.items() if not math.isfinite(float(v))]
     if bad_values:
         raise ValueError(f"event_rewards has non-finite rewards for events {bad_values}.")
-    events = series.astype(str).where(series.notna(), None)
-    known = pd.Index([str(k) for k in mapping])
-    codes = known.get_indexer(events.to_numpy(dtype=object))
-    unknown = np.flatnonzero(codes < 0)
+    codes, uniques = pd.factorize(series)  # null -> code -1
+    uniques = [str(u) for u in uniques]
+    rewards = {str(k): float(v) for k, v in mapping.items()}
+    unknown_names = sorted(u for u in uniques if u not in rewards)
+    unknown = np.flatnonzero(
+        (codes < 0) | np.isin(codes, [uniques.index(u) for u in unknown_names])
+    )
     if len(unknown):
-        names = sorted({str(v) for v in events.iloc[unknown]})
+        names = unknown_names + (["<null>"] if (codes < 0).any() else [])
         raise ValueError(
             f"{source}: column {column!r} (event type) has event(s) {names[:_MAX_SHOWN]} at "
-            f"{_rows(unknown)} that event_rewards does not map (it maps {list(known)}). "
+            f"{_rows(unknown)} that event_rewards does not map (it maps {list(rewards)}). "
             "Add them to the mapping or filter those rows first."
         )
-    table = np.array([float(mapping[k]) for k in mapping], dtype=np.float64)
+    table = np.array([rewards[u] for u in uniques], dtype=np.float64)
     return table[codes]
 
 
@@ -580,17 +583,13 @@ def _canonicalize(
     user_codes, _ = pd.factorize(users, sort=True)
     order = np.lexsort((timestamps, user_codes))  # np.lexsort is stable: ties keep input order
     extra = [c for c in df.columns if c not in CANONICAL_COLUMNS]
-    out = pd.DataFrame(
-        {
-            USER: users.to_numpy()[order],
-            ITEM: items.to_numpy()[order],
-            TIMESTAMP: timestamps[order],
-            REWARD: rewards[order],
-            PROPENSITY: propensities[order],
-        }
-    )
+    columns = {
+        USER: users.take(order).reset_index(drop=True),
+        ITEM: items.take(order).reset_index(drop=True),
+        TIMESTAMP: timestamps[order],
+        REWARD: rewards[order],
+        PROPENSITY: propensities[order],
+    }
     for column in extra:
-        out[column] = df[column].to_numpy()[order]
-    out[USER] = out[USER].astype(str)
-    out[ITEM] = out[ITEM].astype(str)
-    return out
+        columns[column] = df[column].take(order).reset_index(drop=True)
+    return pd.DataFrame(columns)

@@ -4,9 +4,9 @@ Every pipeline follows the same recipe, so that a million interactions stream fa
 
 1. compute, in numpy, one small integer record per training example (e.g. the row of its target
    and the first row of its user);
-2. ``tf.data.Dataset.from_tensor_slices`` of the example numbers, a seeded ``shuffle`` over all
-   examples (``reshuffle_each_iteration=True``: each epoch has a new order, and the sequence of
-   epochs is the same for the same seed), ``batch``;
+2. a ``tf.data.Dataset.range`` of the example numbers, ``batch``, and, when shuffling, a seeded
+   random permutation of all examples (``tf.random.experimental.index_shuffle``, no shuffle
+   buffer): each epoch has a new order, and the same seed gives the same epochs;
 3. a vectorised ``map`` that gathers whole batches of left-padded history windows from the CSR
    arrays (held once as constants), and ``prefetch``.
 
@@ -56,11 +56,25 @@ def _no_examples(what: str) -> ValueError:
 def _example_stream(
     num_examples: int, batch_size: int, shuffle: bool, seed: int
 ) -> tf.data.Dataset:
-    """Batches of example numbers ``[B]`` int64, shuffled with ``seed`` when asked."""
-    dataset = tf.data.Dataset.range(num_examples)
-    if shuffle:
-        dataset = dataset.shuffle(num_examples, seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size)
+    """Batches of example numbers ``[B]`` int64, a seeded permutation of all examples per epoch.
+
+    Shuffling is a full random permutation computed per batch with
+    ``tf.random.experimental.index_shuffle`` (no shuffle buffer to fill, so the first batch is
+    immediate even for millions of examples). The permutation key of each epoch comes from
+    ``tf.data.Dataset.random(seed, rerandomize_each_iteration=True)``: each epoch (new iterator
+    or ``repeat``) is ordered differently, and the same seed replays the same epochs.
+    """
+    batches = tf.data.Dataset.range(num_examples).batch(batch_size)
+    if not shuffle:
+        return batches
+    max_index = tf.constant(num_examples - 1, tf.int64)
+
+    def permuted(epoch_key: tf.Tensor) -> tf.data.Dataset:
+        key = tf.stack([tf.constant(seed, tf.int64), epoch_key])
+        return batches.map(lambda idx: tf.random.experimental.index_shuffle(idx, key, max_index))
+
+    epoch_keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+    return epoch_keys.flat_map(permuted)
 
 
 def _tf_windows(items: tf.Tensor, ends: tf.Tensor, lower: tf.Tensor, max_len: int) -> tf.Tensor:

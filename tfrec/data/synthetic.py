@@ -134,13 +134,13 @@ def generate_log(
     user_start = start_time + rng.integers(0, 30 * 86_400, num_users)
     timestamps = user_start[user_of_row] + (totals - user_offset)
 
-    events = np.where(rng.random(n) < purchase_prob, "purchase", "click")
+    purchases = rng.random(n) < purchase_prob
     frame = pd.DataFrame(
         {
-            "user": np.char.add("user_", user_of_row.astype(str)),
-            "item": np.char.add("item_", items.astype(str)),
+            "user": "user_" + pd.Series(user_of_row).astype(str),
+            "item": "item_" + pd.Series(items).astype(str),
             "timestamp": timestamps,
-            "event": events,
+            "event": pd.Categorical.from_codes(purchases.astype(np.int8), ["click", "purchase"]),
         }
     )
     if with_propensity:

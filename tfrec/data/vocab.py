@@ -87,11 +87,12 @@ class ItemVocabulary:
         """
         if min_count < 1:
             raise ValueError(f"min_count must be >= 1, got {min_count}.")
-        codes, uniques = pd.factorize(_as_str_array(items))
+        values = items if isinstance(items, pd.Series) else pd.Series(list(items), dtype=object)
+        codes, uniques = pd.factorize(values.astype(str))
         if len(uniques) == 0:
             raise ValueError("cannot build an ItemVocabulary from zero items.")
         counts = np.bincount(codes, minlength=len(uniques)).astype(np.int64)
-        uniques = np.asarray(uniques, dtype=object)
+        uniques = _as_str_array(uniques)
         keep = counts >= min_count
         if not keep.any():
             raise ValueError(
@@ -149,12 +150,19 @@ class ItemVocabulary:
           int32 array of the same shape: the index, `OOV_INDEX` for unknown ids, `PAD_INDEX`
           for ``""``.
         """
-        shape = (len(ids),) if isinstance(ids, pd.Series) else np.shape(ids)
-        flat = _as_str_array(ids)
-        positions = self._index.get_indexer(flat)
-        out = np.where(positions >= 0, positions + FIRST_ITEM_INDEX, OOV_INDEX).astype(np.int32)
-        out[flat == PAD_TOKEN] = PAD_INDEX
-        return out.reshape(shape)
+        if isinstance(ids, pd.Series | pd.Index):
+            shape, flat = (len(ids),), ids
+        else:
+            array = np.asarray(ids, dtype=object)
+            shape, flat = array.shape, array.reshape(-1)
+        # Hash each distinct id once: factorize, then look up the (few) distinct values.
+        codes, uniques = pd.factorize(flat)
+        uniques = _as_str_array(uniques)
+        positions = self._index.get_indexer(uniques)
+        table = np.where(positions >= 0, positions + FIRST_ITEM_INDEX, OOV_INDEX)
+        table[uniques == PAD_TOKEN] = PAD_INDEX
+        table = np.append(table, OOV_INDEX).astype(np.int32)  # code -1 (null) -> OOV
+        return table[codes].reshape(shape)
 
     def to_ids(self, indices: Iterable[int] | np.ndarray) -> np.ndarray:
         """Maps indices back to ids.
