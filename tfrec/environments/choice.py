@@ -25,8 +25,8 @@ def first_occurrence_mask(slate: np.ndarray) -> np.ndarray:
     slate = np.asarray(slate)
     k = slate.shape[-1]
     same = slate[..., :, None] == slate[..., None, :]  # [B, k, k]
-    earlier = np.tril(np.ones((k, k), dtype=bool), k=-1)  # earlier[i, j]: j < i
-    return ~np.any(same & earlier, axis=-1)
+    # argmax finds the first position holding the same item as position i.
+    return same.argmax(axis=-1) == np.arange(k)
 
 
 def slate_choice_probabilities(
@@ -43,13 +43,15 @@ def slate_choice_probabilities(
       float64 ``[batch, k + 1]``: column 0 is P(no click), column ``1 + i`` is P(click position
       ``i``); duplicates after the first occurrence get 0. Rows sum to 1.
     """
-    item_logits = np.asarray(item_logits, dtype=np.float64)
-    s0 = np.broadcast_to(np.asarray(no_click_logit, dtype=np.float64), item_logits.shape[:-1])
-    logits = np.concatenate([s0[..., None], item_logits], axis=-1)
-    top = logits.max(axis=-1, keepdims=True)
-    weights = np.exp(logits - top)
-    weights[..., 1:] *= first_occurrence_mask(slate)
-    return weights / weights.sum(axis=-1, keepdims=True)
+    b, k = np.shape(item_logits)
+    logits = np.empty((b, k + 1), np.float64)
+    logits[:, 0] = no_click_logit
+    logits[:, 1:] = item_logits
+    logits -= logits.max(axis=-1, keepdims=True)
+    weights = np.exp(logits, out=logits)
+    weights[:, 1:] *= first_occurrence_mask(slate)
+    weights /= weights.sum(axis=-1, keepdims=True)
+    return weights
 
 
 def sample_choice(probabilities: np.ndarray, rng: np.random.Generator) -> np.ndarray:

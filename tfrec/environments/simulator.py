@@ -105,14 +105,16 @@ class InterestEvolutionEnv(SlateEnvironment):
         self, users: np.ndarray, rows: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         state = self.user_state
-        sub = UserState(state.interest[users], state.satiation[users], state.budget[users])
+        if users.size == self.batch_size:  # fast path: every user is in an episode
+            sub = state
+        else:
+            sub = UserState(state.interest[users], state.satiation[users], state.budget[users])
         probs = slate_choice_probabilities(
             self.user_model.item_logits(sub, rows), rows, self.config.users.no_click_logit
         )
         position = sample_choice(probs, self._rng)
-        clicked_rows = np.where(
-            position >= 0, np.take_along_axis(rows, np.maximum(position, 0)[:, None], 1)[:, 0], -1
-        )
+        clicked_rows = rows[np.arange(users.size), position]
+        clicked_rows[position < 0] = -1
         reward = self.user_model.step(state, users, clicked_rows)
         return position, reward, state.budget[users] <= 0.0
 

@@ -202,8 +202,8 @@ class UserModel:
             sat = state.satiation[:, cat.topics]
             static = self._static_logit[None, :]
         else:
-            affinity = np.einsum("bt,bkt->bk", state.interest, cat.features[rows])
-            sat = np.take_along_axis(state.satiation, cat.topics[rows], axis=1)
+            affinity = (cat.features[rows] * state.interest[:, None, :]).sum(-1)
+            sat = state.satiation[np.arange(rows.shape[0])[:, None], cat.topics[rows]]
             static = self._static_logit[rows]
         return static + c.interest_weight * affinity - c.satiation_weight * sat
 
@@ -247,14 +247,22 @@ class UserModel:
           float32 ``[n]`` rewards of the step.
         """
         c = self.config
-        state.satiation[users] *= c.satiation_decay
+        everyone = users.size == state.budget.shape[0]  # fast path: no fancy indexing
+        if everyone:
+            state.satiation *= c.satiation_decay
+        else:
+            state.satiation[users] *= c.satiation_decay
         click = clicked_rows >= 0
-        rows = np.where(click, clicked_rows, 0)
-        topic = self.catalog.topics[rows]
-        cu, ct = users[click], topic[click]
+        cu, crow = users[click], clicked_rows[click]
+        ct = self.catalog.topics[crow]
         state.interest[cu, ct] += c.drift_rate * (1.0 - state.interest[cu, ct])
         state.satiation[cu, ct] += 1.0
-        state.budget[users] += np.where(
-            click, self._click_budget[rows], np.float32(self.no_click_budget_effect)
-        )
-        return np.where(click, self._click_reward[rows], np.float32(0.0)).astype(np.float32)
+        delta = np.full(users.size, self.no_click_budget_effect, np.float32)
+        delta[click] = self._click_budget[crow]
+        reward = np.zeros(users.size, np.float32)
+        reward[click] = self._click_reward[crow]
+        if everyone:
+            state.budget += delta
+        else:
+            state.budget[users] += delta
+        return reward
