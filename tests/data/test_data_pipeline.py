@@ -5,8 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_probability as tfp
+from tf_agents.agents.reinforce import reinforce_agent
+from tf_agents.networks import sequential
+from tf_agents.specs import tensor_spec
 from tf_agents.trajectories import trajectory
 
+from tfrec import specs
 from tfrec.data import pipeline
 from tfrec.data.sequences import Sequences, build_sequences
 from tfrec.data.synthetic import generate_log
@@ -105,3 +110,31 @@ def test_same_seed_same_batches_and_reshuffle_each_epoch():
 def test_bad_arguments(make):
     with pytest.raises(ValueError):
         make(SEQS)
+
+
+def test_session_batches_train_a_tf_agents_reinforce_agent():
+    """The trajectory layout is what `ReinforceAgent` expects (complete episodes, boundaries)."""
+    log = generate_log(30, 20, 8, seed=0)
+    vocab = ItemVocabulary.from_items(log.df["item"])
+    seqs = build_sequences(log, vocab)
+    time_step_spec = tensor_spec.from_spec(specs.time_step_spec(4, vocab.size))
+    network = sequential.Sequential(
+        [
+            tf.keras.layers.Lambda(lambda x: tf.cast(x, tf.float32)),
+            tf.keras.layers.Dense(vocab.size),
+            tf.keras.layers.Lambda(lambda t: tfp.distributions.Categorical(logits=t)),
+        ],
+        input_spec=time_step_spec.observation,
+    )
+    agent = reinforce_agent.ReinforceAgent(
+        time_step_spec,
+        tensor_spec.from_spec(specs.item_action_spec(vocab.size)),
+        actor_network=network,
+        optimizer=tf.keras.optimizers.Adam(1e-3),
+        train_step_counter=tf.Variable(0, dtype=tf.int64),
+    )
+    agent.initialize()
+    batch = next(iter(pipeline.session_dataset(seqs, 4, 5, 8, session_gap=3600)))
+    # This plain agent has no policy_info spec; tfrec's off-policy agent consumes log_propensity.
+    loss = agent.train(batch._replace(policy_info=()))
+    assert np.isfinite(loss.loss.numpy())
