@@ -27,6 +27,7 @@ def test_defaults_are_valid_and_frozen():
         (lambda: AgentConfig(slate_size=0), "slate_size"),
         (lambda: AgentConfig(correction="ips"), "correction"),
         (lambda: AgentConfig(sampler="zipf"), "sampler"),
+        (lambda: AgentConfig(optimizer="rmsprop"), "optimizer"),
         (lambda: AgentConfig(gamma=1.2), "gamma"),
         (lambda: AgentConfig(weight_cap=0.0), "weight_cap"),
         (lambda: AgentConfig(num_greedy=6, slate_size=5), "num_greedy"),

@@ -11,7 +11,7 @@ from tfrec.networks.actor import ActorNetwork
 from tfrec.specs import time_step_spec
 from tfrec.training.config import AgentConfig, EncoderConfig
 
-__all__ = ["build_agent", "build_encoder", "warm_start_encoder"]
+__all__ = ["build_agent", "build_encoder", "make_optimizer", "warm_start_encoder"]
 
 
 def build_encoder(config: EncoderConfig, vocab_size: int) -> SequenceEncoder:
@@ -62,6 +62,13 @@ def warm_start_encoder(encoder: tf.keras.Model, source: tf.keras.Model) -> tf.ke
     return encoder
 
 
+def make_optimizer(config: AgentConfig) -> tf.keras.optimizers.Optimizer:
+    """The ``tf.keras`` optimizer named by ``config.optimizer`` at ``config.learning_rate``."""
+    if config.optimizer == "adagrad":
+        return tf.keras.optimizers.Adagrad(config.learning_rate)
+    return tf.keras.optimizers.Adam(config.learning_rate)
+
+
 def build_agent(
     config: AgentConfig,
     encoder: tf.keras.Model,
@@ -94,7 +101,7 @@ def build_agent(
     agent = TopKOffPolicyReinforceAgent(
         spec,
         network,
-        tf.keras.optimizers.Adam(config.learning_rate),
+        make_optimizer(config),
         slate_size=config.slate_size,
         correction=config.correction,
         weight_cap=config.weight_cap,
