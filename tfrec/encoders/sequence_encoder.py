@@ -119,6 +119,8 @@ class SequenceEncoder(tf.keras.Model):
         self, ids: tf.Tensor, training: bool | None, with_attention: bool
     ) -> tuple[tf.Tensor, list[tf.Tensor]]:
         ids = self._check_ids(ids)
+        if not self.built:  # sequence_states / attention_weights may run before any __call__
+            self.build(ids.shape)
         padding_mask = tf.not_equal(ids, PAD_INDEX)
         x = self.item_embedding(ids) * math.sqrt(self.dim)
         x += self.position_embedding(x)
