@@ -15,8 +15,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from tfrec._version import __version__
+
+if TYPE_CHECKING:
+    from tfrec.data import InteractionLog
 
 EXIT_USER_ERROR = 2
 
@@ -37,8 +43,9 @@ def _add_data_source(parser: argparse.ArgumentParser) -> None:
         )
 
 
-def load_log(args: argparse.Namespace):
-    """The `InteractionLog` selected by the data-source flags."""
+def load_log(args: argparse.Namespace) -> InteractionLog:
+    """The `InteractionLog` selected by the data-source flags (`--log`, `--movielens`, or a
+    generated synthetic log)."""
     from tfrec.data import InteractionLog, generate_log, load_movielens_100k
 
     if args.log and args.movielens:
@@ -102,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tfrec", description="Reinforcement-learning recommendation on TensorFlow."
     )
+    parser.add_argument("--version", action="version", version=f"tfrec {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = commands.add_parser("demo", help="build the data layer on a log and print a summary")
     _add_data_source(demo)

@@ -381,9 +381,7 @@ class InteractionLog:
         path = _existing_file(path)
         try:
             df = pd.read_parquet(path)
-        except (OSError, ValueError) as err:
-            raise ValueError(f"{path}: not a readable Parquet file ({err}).") from err
-        except Exception as err:  # pyarrow raises its own ArrowInvalid (a ValueError) or others
+        except (OSError, ValueError) as err:  # pyarrow's ArrowInvalid is a ValueError
             raise ValueError(f"{path}: not a readable Parquet file ({err}).") from err
         return cls.from_dataframe(df, source=str(path), **columns)
 
