@@ -16,6 +16,7 @@ ENCODER = EncoderConfig(max_len=5, dim=8, num_layers=1, num_heads=1, dropout=0.0
 AGENT = AgentConfig(slate_size=3, learning_rate=1e-2)
 
 
+@pytest.mark.slow
 def test_train_from_log_with_warm_start_and_checkpoints(tmp_path):
     log = generate_log(num_users=16, num_items=20, interactions_per_user=8, seed=0)
     vocabulary = ItemVocabulary.from_items(log.df["item"])
