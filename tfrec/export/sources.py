@@ -22,11 +22,7 @@ _WRAPPER_ATTRS = ("actor_network", "_actor_network", "wrapped_policy", "_policy"
 
 
 def _is_encoder(obj: Any) -> bool:
-    return (
-        isinstance(obj, tf.keras.Model)
-        and hasattr(obj, "item_embedding")
-        and hasattr(obj.item_embedding, "embeddings")
-    )
+    return isinstance(obj, tf.keras.Model) and hasattr(obj, "item_embedding")
 
 
 def resolve_encoder(model_or_policy: Any) -> tf.keras.Model:
@@ -65,7 +61,7 @@ def resolve_encoder(model_or_policy: Any) -> tf.keras.Model:
             "object with an `encoder` attribute (supervised model, actor network) or a TF-Agents "
             "policy whose actor network has one."
         )
-    if not encoder.built or not getattr(encoder.item_embedding, "built", True):
+    if not encoder.built or getattr(encoder.item_embedding, "embeddings", None) is None:
         raise ValueError(
             f"the encoder {encoder.name!r} has no weights yet: call it once on a batch of histories "
             "(or train it) before exporting."
