@@ -187,11 +187,11 @@ class OraclePolicy(py_policy.PyPolicy):
 
     ``budget_value = 0`` is the **oracle-myopic** policy (maximal expected immediate reward).
     ``budget_value > 0`` is the **far-sighted** reference: it also prices the time budget a click
-    costs or refunds. With engagement reward (minutes) and sessions that end on an exhausted
-    budget, the return equals ``initial budget + sum over steps of (reward + budget change)``
-    minus the final overdraft, so ``budget_value = 1`` maximises, step by step, exactly the terms
-    the return is made of; it ignores interest drift and satiation dynamics and the step cap,
-    which makes it a reference, not the optimum.
+    costs or refunds. With engagement reward (minutes), the return of a session is
+    ``initial budget - final budget + sum over steps of (reward + budget change)`` (an identity),
+    and the final budget is <= 0 when the budget ends the session; so ``budget_value = 1``
+    maximises, step by step, exactly the terms the return is made of. It ignores interest drift,
+    satiation dynamics and the step cap, which makes it a reference, not the optimum.
 
     The environment must expose ``click_logits() -> [B, N]``, ``item_rewards() -> [N]``,
     ``item_budget_effects() -> [N]``, ``no_click_logit`` and ``no_click_budget_effect`` (both
