@@ -17,6 +17,7 @@ from tfrec.environments.choice import (
     sample_choice,
     slate_choice_probabilities,
 )
+from tfrec.environments.episodes import StepBatch, run_episodes
 from tfrec.environments.factorization import ImplicitALS, fit_implicit_als
 from tfrec.environments.logging_policy import (
     LoggedData,
@@ -38,6 +39,7 @@ __all__ = [
     "SemiSyntheticConfig",
     "SemiSyntheticEnv",
     "SlateEnvironment",
+    "StepBatch",
     "UserConfig",
     "UserModel",
     "UserState",
@@ -46,6 +48,7 @@ __all__ = [
     "fit_implicit_als",
     "generate_logged_data",
     "left_pad",
+    "run_episodes",
     "sample_choice",
     "slate_choice_probabilities",
 ]

@@ -15,8 +15,6 @@ import dataclasses
 
 import numpy as np
 
-from tfrec.specs import FIRST_ITEM_INDEX
-
 
 @dataclasses.dataclass(frozen=True)
 class CatalogConfig:
@@ -110,17 +108,6 @@ class Catalog:
     def item_ids(self) -> list[str]:
         """The string ids ``item_<j>`` of the catalog, index-aligned with the rows."""
         return [f"item_{j}" for j in range(self.num_items)]
-
-    def rows(self, indices: np.ndarray) -> np.ndarray:
-        """Maps vocabulary indices (``>= FIRST_ITEM_INDEX``) to catalog rows.
-
-        Args:
-          indices: int array of vocabulary indices, any shape.
-
-        Returns:
-          int array of the same shape: ``indices - FIRST_ITEM_INDEX``.
-        """
-        return np.asarray(indices) - FIRST_ITEM_INDEX
 
     @classmethod
     def generate(cls, config: CatalogConfig, rng: np.random.Generator) -> Catalog:

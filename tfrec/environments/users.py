@@ -181,10 +181,6 @@ class UserModel:
         offset = (rng.random((n, length)) * self._topic_count[topic]).astype(np.int64)
         return self._topic_items[self._topic_start[topic] + offset]
 
-    def copy_state(self, state: UserState) -> UserState:
-        """A deep copy of ``state`` (for lookahead without touching the simulator)."""
-        return UserState(state.interest.copy(), state.satiation.copy(), state.budget.copy())
-
     # -- choice -----------------------------------------------------------------------------
     def item_logits(self, state: UserState, rows: np.ndarray | None = None) -> np.ndarray:
         """Choice logits ``s_j`` of items for each user.
