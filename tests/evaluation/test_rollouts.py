@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 from tf_agents.environments import tf_py_environment
-from tf_agents.policies import random_tf_policy
+from tf_agents.policies import random_tf_policy, tf_policy
+from tf_agents.trajectories import policy_step
 
 from tfrec.environments import (
     CatalogConfig,
@@ -93,6 +95,33 @@ def test_seeded_evaluation_is_reproducible_and_tf_policies_work():
     tf_policy = random_tf_policy.RandomTFPolicy(tf_env.time_step_spec(), tf_env.action_spec())
     result = evaluate_policy(env, tf_policy, 6, seed=2)
     assert result.num_episodes == 6 and result.policy == "RandomTFPolicy"
+
+
+class FirstItemsTFPolicy(tf_policy.TFPolicy):
+    """Always recommends item indices 2..k+1; records the observation shapes it receives."""
+
+    def __init__(self, time_step_spec, action_spec):
+        super().__init__(time_step_spec, action_spec)
+        self.shapes = []
+
+    def _distribution(self, time_step, policy_state):
+        raise NotImplementedError("deterministic test policy")
+
+    def _action(self, time_step, policy_state, seed):
+        self.shapes.append(tuple(time_step.observation.shape))
+        batch = tf.shape(time_step.observation)[0]
+        k = self.action_spec.shape[0]
+        action = tf.tile(tf.range(2, 2 + k, dtype=tf.int32)[None], [batch, 1])
+        return policy_step.PolicyStep(action, policy_state, ())
+
+
+def test_tf_policy_receives_batched_observations():
+    env = one_step_env(batch_size=4)
+    tf_env = tf_py_environment.TFPyEnvironment(env)
+    policy = FirstItemsTFPolicy(tf_env.time_step_spec(), tf_env.action_spec())
+    result = evaluate_policy(env, policy, 4, seed=0)
+    assert policy.shapes[0] == (4, env.max_len)  # [B, max_len], not [1, B, max_len]
+    assert result.coverage == pytest.approx(2 / 30)
 
 
 def test_rejects_bad_arguments():

@@ -44,7 +44,7 @@ class StepBatch:
 
 
 def as_py_policy(policy: Any) -> py_policy.PyPolicy:
-    """Returns ``policy`` as a py policy (TF policies are wrapped in ``PyTFEagerPolicy``).
+    """Returns ``policy`` as a py policy (TF policies: ``PyTFEagerPolicy``, no extra batching).
 
     Args:
       policy: a TF-Agents ``PyPolicy`` or ``TFPolicy``.
@@ -55,7 +55,10 @@ def as_py_policy(policy: Any) -> py_policy.PyPolicy:
     if isinstance(policy, py_policy.PyPolicy):
         return policy
     if isinstance(policy, tf_policy.TFPolicy):
-        return py_tf_eager_policy.PyTFEagerPolicy(policy, use_tf_function=True)
+        # The environments are batched: time steps already carry the batch dimension.
+        return py_tf_eager_policy.PyTFEagerPolicy(
+            policy, use_tf_function=True, batch_time_steps=False
+        )
     raise TypeError(
         f"policy must be a TF-Agents PyPolicy or TFPolicy, got {type(policy).__name__}; wrap a "
         "Keras model in a policy (e.g. tfrec.policies) first."
