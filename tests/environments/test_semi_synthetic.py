@@ -94,6 +94,8 @@ def test_oracle_beats_random_on_the_fitted_model(block_log):
 def test_needs_log_or_model():
     with pytest.raises(ValueError, match="InteractionLog"):
         SemiSyntheticEnv()
+    with pytest.raises(TypeError, match="InteractionLog.from_dataframe"):
+        fit_implicit_als(pd.DataFrame({"user": ["a"], "item": ["b"]}))
 
 
 @pytest.mark.movielens

@@ -15,6 +15,7 @@ import dataclasses
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -96,6 +97,10 @@ def fit_implicit_als(
 
     Returns:
       The fitted :class:`ImplicitALS`.
+
+    Raises:
+      TypeError: ``log`` is not an ``InteractionLog``.
+      ValueError: non-positive ``factors``, ``iterations`` or ``regularization``.
     """
     if factors < 1 or iterations < 1:
         raise ValueError(f"factors and iterations must be >= 1, got {factors}, {iterations}.")
@@ -103,7 +108,13 @@ def fit_implicit_als(
         raise ValueError(
             f"regularization must be > 0 and alpha >= 0, got {regularization}, {alpha}."
         )
-    df = log.df
+    df = getattr(log, "df", None)
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(
+            f"fit_implicit_als needs a tfrec.data.InteractionLog, got {type(log).__name__}; "
+            "build one with InteractionLog.from_dataframe(df, user_col=..., item_col=..., "
+            "timestamp_col=...)."
+        )
     user_codes, user_ids = _factorize(df["user"])
     item_codes, item_ids = _factorize(df["item"])
     n_users, n_items = user_ids.size, item_ids.size
