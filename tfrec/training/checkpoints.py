@@ -7,6 +7,8 @@ from typing import Any
 
 import tensorflow as tf
 
+from tfrec.training.resume import restore_newest_valid
+
 __all__ = ["make_checkpoint_manager", "restore_latest"]
 
 
@@ -36,16 +38,20 @@ def make_checkpoint_manager(
 
 
 def restore_latest(manager: tf.train.CheckpointManager) -> int | None:
-    """Restores the newest checkpoint of ``manager``, if any.
+    """Restores the newest intact checkpoint of ``manager``, if any.
+
+    A damaged newest checkpoint is skipped with a warning and the previous one restored (see
+    :func:`tfrec.training.resume.restore_newest_valid`).
 
     Args:
       manager: from :func:`make_checkpoint_manager`.
 
     Returns:
       The agent step restored, or None when the directory holds no checkpoint.
+
+    Raises:
+      ValueError: if checkpoints exist but none can be read.
     """
-    path = manager.latest_checkpoint
-    if path is None:
+    if restore_newest_valid(manager) is None:
         return None
-    manager.checkpoint.restore(path).assert_existing_objects_matched()
     return int(manager.checkpoint.agent.train_step_counter.numpy())

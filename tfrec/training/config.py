@@ -19,6 +19,7 @@ from tfrec.agents.corrections import DEFAULT_WEIGHT_CAP
 from tfrec.agents.reinforce import CORRECTIONS
 from tfrec.networks.sampled import SAMPLERS
 from tfrec.specs import NUM_RESERVED
+from tfrec.training.distribute import validate_strategy_name
 
 __all__ = ["OPTIMIZERS", "AgentConfig", "EncoderConfig", "OfflineConfig", "OnlineConfig"]
 
@@ -201,6 +202,11 @@ class OfflineConfig:
       checkpoint_every: save a checkpoint every that many steps (None: only at the end, when a
         checkpoint directory is given).
       progress: show a tqdm progress bar.
+      strategy: ``tf.distribute`` strategy, one of ``tfrec.training.distribute.STRATEGIES``
+        (``"default"``, ``"mirrored"``, ``"multi_worker_mirrored"``; the last reads the cluster
+        from ``TF_CONFIG``). ``batch_size`` is the global batch, split over the replicas.
+      resume: continue from the newest intact checkpoint of the checkpoint directory, if any
+        (``num_train_steps`` counts from the start of the whole run).
     """
 
     max_steps: int = 20
@@ -211,8 +217,11 @@ class OfflineConfig:
     log_every: int = 10
     checkpoint_every: int | None = None
     progress: bool = True
+    strategy: str = "default"
+    resume: bool = True
 
     def __post_init__(self) -> None:
+        validate_strategy_name(self.strategy, "OfflineConfig.strategy")
         _positive(
             "OfflineConfig",
             max_steps=self.max_steps,

@@ -9,17 +9,28 @@ agent: vocabulary, sequences, session dataset, encoder (optionally warm-started 
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from pathlib import Path
+from typing import Any
 
 import tensorflow as tf
+from tf_agents.train.utils import train_utils
 from tf_agents.utils import common
 from tqdm.auto import tqdm
 
 from tfrec.agents.reinforce import TopKOffPolicyReinforceAgent
 from tfrec.data import InteractionLog, ItemVocabulary, build_sequences, session_dataset
 from tfrec.training.builders import build_agent, build_encoder, warm_start_encoder
-from tfrec.training.checkpoints import make_checkpoint_manager
+from tfrec.training.checkpoints import make_checkpoint_manager, restore_latest
 from tfrec.training.config import AgentConfig, EncoderConfig, OfflineConfig
+from tfrec.training.distribute import (
+    average_across_replicas,
+    check_global_batch,
+    is_chief,
+    make_strategy,
+    worker_directory,
+)
+from tfrec.training.guards import NonFiniteLossError, check_finite_loss, is_non_finite_error
 from tfrec.training.history import TrainingHistory
 from tfrec.training.summaries import report_losses
 
@@ -32,8 +43,21 @@ def train_offline(
     config: OfflineConfig,
     logdir: str | Path | None = None,
     checkpoint_manager: tf.train.CheckpointManager | None = None,
+    strategy: tf.distribute.Strategy | None = None,
 ) -> TrainingHistory:
-    """Runs ``config.num_train_steps`` gradient steps of ``agent`` on ``dataset``.
+    """Trains ``agent`` on ``dataset`` until its step counter reaches ``config.num_train_steps``.
+
+    The loop starts at ``agent.train_step_counter`` (0 for a new agent, the restored step after
+    a resume) and skips that many batches of ``dataset``, so a resumed run sees the same batches
+    as an uninterrupted one (the tfrec pipelines are deterministic for a given seed).
+
+    Under a ``tf.distribute`` strategy each batch is split across the replicas
+    (``strategy.experimental_distribute_dataset``), every replica runs ``agent.train`` on its
+    part, and the optimizer averages the replicas' gradients
+    (:func:`tfrec.training.distribute.average_across_replicas`). The agent must have been built
+    under ``strategy.scope()`` with a ``train_step_counter`` aggregated ``ONLY_FIRST_REPLICA``
+    (``tf_agents.train.utils.train_utils.create_train_step()``), as :func:`train_from_log` does.
+    Batches smaller than the number of replicas (an epoch's last one) are skipped.
 
     Args:
       agent: the agent to train.
@@ -42,29 +66,64 @@ def train_offline(
       config: loop settings (steps, logging, checkpoint period, progress bar).
       logdir: TensorBoard folder (``Losses/<term>`` scalars); None writes nothing.
       checkpoint_manager: saves every ``config.checkpoint_every`` steps and at the end.
+      strategy: the ``tf.distribute`` strategy the agent was built under (None: the current one,
+        usually the default strategy).
 
     Returns:
-      The :class:`TrainingHistory` (steps and every loss term every ``config.log_every`` steps).
+      The :class:`TrainingHistory` (steps and every loss term every ``config.log_every`` steps
+      and at the last step; averaged over the replicas).
+
+    Raises:
+      NonFiniteLossError: when a step's loss is NaN/Inf (no checkpoint is written for it, so the
+        newest checkpoint is the last good one).
     """
+    strategy = strategy or tf.distribute.get_strategy()
+    replicas = strategy.num_replicas_in_sync
     history = TrainingHistory()
     writer = tf.summary.create_file_writer(str(logdir)) if logdir is not None else None
-    train = common.function(agent.train)
-    iterator = iter(dataset.repeat())
-    bar = tqdm(range(config.num_train_steps), desc="offline REINFORCE", disable=not config.progress)
-    for i in bar:
-        loss_info = train(next(iterator))
-        step = int(agent.train_step_counter.numpy())
-        if (i + 1) % config.log_every == 0 or i + 1 == config.num_train_steps:
+    start = int(agent.train_step_counter.numpy())
+    dataset = dataset.repeat()
+    if replicas > 1:
+        average_across_replicas(agent._optimizer)  # noqa: SLF001 (TF-Agents keeps it private)
+        dataset = dataset.filter(lambda batch: tf.shape(batch.action)[0] >= replicas)
+    iterator = iter(strategy.experimental_distribute_dataset(dataset.skip(start)))
+
+    @common.function
+    def train_step(iterator: Any) -> Any:
+        loss_info = strategy.run(agent.train, args=(next(iterator),))
+        return strategy.reduce(tf.distribute.ReduceOp.MEAN, loss_info, axis=None)
+
+    saved_step = None
+    bar = tqdm(
+        total=config.num_train_steps,
+        initial=min(start, config.num_train_steps),
+        desc="offline REINFORCE",
+        disable=not config.progress,
+    )
+    for step in range(start + 1, config.num_train_steps + 1):
+        last_checkpoint = checkpoint_manager.latest_checkpoint if checkpoint_manager else None
+        try:
+            loss_info = train_step(iterator)
+        except tf.errors.InvalidArgumentError as error:
+            if is_non_finite_error(error):
+                raise NonFiniteLossError(step, "loss", last_checkpoint) from None
+            raise
+        check_finite_loss({"loss": float(loss_info.loss)}, step, last_checkpoint)
+        bar.update(1)
+        if step % config.log_every == 0 or step == config.num_train_steps:
             terms = report_losses(history, writer, step, loss_info)
             bar.set_postfix(loss=f"{terms['loss']:.4f}")
         if (
             checkpoint_manager is not None
             and config.checkpoint_every is not None
-            and (i + 1) % config.checkpoint_every == 0
+            and step % config.checkpoint_every == 0
         ):
             checkpoint_manager.save(checkpoint_number=step)
-    if checkpoint_manager is not None:
-        checkpoint_manager.save(checkpoint_number=int(agent.train_step_counter.numpy()))
+            saved_step = step
+    bar.close()
+    final_step = int(agent.train_step_counter.numpy())
+    if checkpoint_manager is not None and start < final_step != saved_step:
+        checkpoint_manager.save(checkpoint_number=final_step)
     if writer is not None:
         writer.flush()
     return history
@@ -94,6 +153,7 @@ def train_from_log(
     vocabulary: ItemVocabulary | None = None,
     logdir: str | Path | None = None,
     checkpoint_dir: str | Path | None = None,
+    strategy: tf.distribute.Strategy | None = None,
 ) -> OfflineResult:
     """Trains a top-K off-policy REINFORCE agent on an interaction log.
 
@@ -108,15 +168,29 @@ def train_from_log(
       vocabulary: the item vocabulary (built from ``log`` when None; pass the pretrained
         encoder's vocabulary when warm-starting).
       logdir: TensorBoard folder.
-      checkpoint_dir: checkpoint folder.
+      checkpoint_dir: checkpoint folder. With ``offline_config.resume`` (the default) a run
+        whose folder already holds checkpoints continues from the newest intact one (weights,
+        optimizer state, step counter, data position), so re-running a killed command finishes
+        the job.
+      strategy: a ready ``tf.distribute`` strategy; None creates ``offline_config.strategy``
+        (:func:`tfrec.training.distribute.make_strategy`).
 
     Returns:
-      :class:`OfflineResult` (agent, vocabulary, history).
+      :class:`OfflineResult` (agent, vocabulary, history of the steps run by this call).
+
+    Raises:
+      ValueError: on a configuration that does not fit the catalog or the replicas (checked
+        before any training), or a checkpoint folder with no readable checkpoint.
+      NonFiniteLossError: when the loss becomes NaN/Inf (the step is named; the newest
+        checkpoint is the last good one).
     """
     agent_config = agent_config or AgentConfig()
     encoder_config = encoder_config or EncoderConfig()
     offline_config = offline_config or OfflineConfig()
     vocabulary = vocabulary or ItemVocabulary.from_items(log.df["item"])
+    agent_config.check_catalog(vocabulary.size)  # before any data or model work
+    strategy = strategy or make_strategy(offline_config.strategy)
+    check_global_batch(offline_config.batch_size, strategy)
     sequences = build_sequences(log, vocabulary)
     dataset = session_dataset(
         sequences,
@@ -128,12 +202,24 @@ def train_from_log(
         session_gap=offline_config.session_gap,
     )
     tf.keras.utils.set_random_seed(offline_config.seed)
-    encoder = build_encoder(encoder_config, vocabulary.size)
-    if warm_start is not None:
-        warm_start_encoder(encoder, warm_start)
-    agent = build_agent(
-        agent_config, encoder, encoder_config.max_len, item_frequencies=vocabulary.frequencies
-    )
-    manager = make_checkpoint_manager(checkpoint_dir, agent) if checkpoint_dir is not None else None
-    history = train_offline(agent, dataset, offline_config, logdir, manager)
+    with strategy.scope():
+        encoder = build_encoder(encoder_config, vocabulary.size)
+        if warm_start is not None:
+            warm_start_encoder(encoder, warm_start)
+        agent = build_agent(
+            agent_config,
+            encoder,
+            encoder_config.max_len,
+            item_frequencies=vocabulary.frequencies,
+            train_step_counter=train_utils.create_train_step(),
+        )
+    manager = None
+    if checkpoint_dir is not None:
+        manager = make_checkpoint_manager(worker_directory(checkpoint_dir, strategy), agent)
+        if offline_config.resume:
+            # Every worker restores the chief's newest intact checkpoint.
+            restore_latest(make_checkpoint_manager(checkpoint_dir, agent))
+    history = train_offline(agent, dataset, offline_config, logdir, manager, strategy)
+    if checkpoint_dir is not None and not is_chief(strategy):
+        shutil.rmtree(worker_directory(checkpoint_dir, strategy), ignore_errors=True)
     return OfflineResult(agent=agent, vocabulary=vocabulary, history=history)
