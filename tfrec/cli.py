@@ -47,6 +47,11 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
     def __init__(self, prog: str) -> None:
         super().__init__(prog, width=HELP_WIDTH, max_help_position=32)
 
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None or action.default is False or action.default is argparse.SUPPRESS:
+            return action.help or ""
+        return super()._get_help_string(action)
+
 
 class _Parser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose usage errors are one line on stderr (exit status 2)."""
@@ -859,11 +864,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--slate-size", type=_positive_int, default=5, help="K")
     demo.add_argument("--max-len", type=_positive_int, default=10, help="history window")
     demo.add_argument("--session-steps", type=_positive_int, default=30, help="session step cap")
-    demo.add_argument("--env-batch-size", type=_positive_int, default=32)
+    demo.add_argument(
+        "--env-batch-size", type=_positive_int, default=32, help="users simulated in parallel"
+    )
     demo.add_argument("--episodes", type=_positive_int, default=600, help="logged sessions")
-    demo.add_argument("--dim", type=_positive_int, default=32)
-    demo.add_argument("--layers", type=_positive_int, default=1)
-    demo.add_argument("--heads", type=_positive_int, default=2)
+    demo.add_argument("--dim", type=_positive_int, default=32, help="encoder width")
+    demo.add_argument("--layers", type=_positive_int, default=1, help="Transformer blocks")
+    demo.add_argument("--heads", type=_positive_int, default=2, help="attention heads")
     demo.add_argument("--epochs", type=_positive_int, default=10, help="supervised epochs")
     demo.add_argument("--iterations", type=_positive_int, default=60, help="online iterations")
     demo.add_argument(
@@ -898,8 +905,10 @@ def build_parser() -> argparse.ArgumentParser:
         "checkpoints, TensorBoard logs and a learning-curve plot",
         run_train,
     )
-    train.add_argument("--algo", required=True, choices=("supervised", "reinforce"))
-    train.add_argument("--output", help="model folder (default runs/<algo>)")
+    train.add_argument(
+        "--algo", required=True, choices=("supervised", "reinforce"), help="what to train"
+    )
+    train.add_argument("--output", help="model folder (default: runs/<algo>)")
     train.add_argument("--config", help="YAML settings file (see docs/cli.md)")
     train.add_argument("--online", action="store_true", help="reinforce: train in the simulator")
     train.add_argument("--warm-start", metavar="DIR", help="reinforce: start from this encoder")
@@ -942,7 +951,7 @@ def build_parser() -> argparse.ArgumentParser:
         "export", "export a model folder as a TF Serving SavedModel version", run_export
     )
     export.add_argument("--model", required=True, help="model folder written by tfrec train")
-    export.add_argument("--output", help="base folder (default saved_models/<name>)")
+    export.add_argument("--output", help="base folder (default: saved_models/<name>)")
     export.add_argument("--name", default="tfrec", help="model name")
     export.add_argument("--version", type=_positive_int, help="version (default: next free)")
     export.add_argument("--k", type=_positive_int, default=10, help="recommendations per request")
@@ -968,7 +977,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_history_flags(explain)
     explain.add_argument("--k", type=_positive_int, default=10, help="recommendations")
-    explain.add_argument("--method", choices=("rollout", "last"), default="rollout")
+    explain.add_argument(
+        "--method",
+        choices=("rollout", "last"),
+        default="rollout",
+        help="attention rollout over blocks, or the last block's attention",
+    )
     explain.add_argument("--exclude-history", action="store_true", help="skip seen items")
     explain.add_argument("--plot", metavar="PNG", help="write an attention heatmap")
     _add_common(explain)
@@ -976,9 +990,13 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = command("inspect", "build the data layer on a log and print a summary", run_inspect)
     _add_log_source(inspect, synthetic=True)
     inspect.add_argument("--max-len", type=_positive_int, default=20, help="history window")
-    inspect.add_argument("--batch-size", type=_positive_int, default=256)
-    inspect.add_argument("--min-user-interactions", type=int, default=3)
-    inspect.add_argument("--min-item-interactions", type=int, default=1)
+    inspect.add_argument("--batch-size", type=_positive_int, default=256, help="batch size")
+    inspect.add_argument(
+        "--min-user-interactions", type=int, default=3, help="k-core filter on users"
+    )
+    inspect.add_argument(
+        "--min-item-interactions", type=int, default=1, help="k-core filter on items"
+    )
     inspect.add_argument("--seed", type=int, default=0, help="random seed")
     return parser
 
