@@ -1,0 +1,553 @@
+"""Off-policy correction benchmark (Chen et al., WSDM 2019, arXiv 1812.02353) on the simulator.
+
+Usage::
+
+    .venv/bin/python benchmarks/off_policy_correction.py [--quick] [--seeds 5] [--plot PATH]
+
+Four parts, all on the default ``InterestEvolutionEnv`` (1,000 items, slates of K = 5):
+
+1. **Off-policy estimators vs truth.** An impression log of the popularity-softmax behaviour
+   policy; for several target policies (slates of i.i.d. draws from another item distribution)
+   IPS / capped IPS / SNIPS / DR (per-decision, exact slate ratios) and the one-step
+   approximation are compared with the target's true value from simulator rollouts.
+2. **Learning from biased logs.** A click log of a biased behaviour policy (popularity softmax
+   at ``--behavior-temperature``); per seed, trains (a) the supervised next-item Transformer,
+   (b) REINFORCE without correction, (c) with the capped π/β correction, (d) with the top-K
+   correction (K = slate size), all from scratch with the same encoder; evaluates each greedy
+   top-K policy online (mean return over ``--eval-episodes`` episodes) and by NDCG@10 on
+   held-out logged episodes. The table gives the mean over seeds ± the 95% t-interval of that
+   mean (seed-to-seed variation), next to the reference policies.
+3. **Online training curve.** REINFORCE (top-K correction) trained in the simulator with the
+   Boltzmann collect policy; the greedy policy's return against the far-sighted reference;
+   saved as a PNG.
+4. **Step time at scale.** One training step of the agent (sampled softmax above 100k items) at
+   a 10k-item and a 1M-item catalog (median of timed steps after warm-up), with the default
+   Adam optimizer and with Adagrad (whose sparse update touches only the rows in the batch).
+
+The machine may be shared: the load average is printed. The very last line is one JSON object
+with every figure of the tables.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # before TensorFlow loads (as tfrec does)
+
+import argparse  # noqa: E402
+import dataclasses  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from tf_agents.utils import common  # noqa: E402
+
+from tfrec.agents.supervised import SupervisedConfig, train_next_item_model  # noqa: E402
+from tfrec.data import (  # noqa: E402
+    ItemVocabulary,
+    build_sequences,
+    generate_log,
+    leave_last_out,
+    session_dataset,
+)
+from tfrec.environments import (  # noqa: E402
+    InterestEvolutionConfig,
+    InterestEvolutionEnv,
+    PopularitySoftmaxPolicy,
+    generate_logged_data,
+)
+from tfrec.evaluation.off_policy import (  # noqa: E402
+    SlateEpisodes,
+    additive_slate_model,
+    capped_ips,
+    doubly_robust,
+    independent_slate_log_probs,
+    ips,
+    snips,
+)
+from tfrec.evaluation.ranking import evaluate_ranking  # noqa: E402
+from tfrec.evaluation.rollouts import evaluate_policy, mean_confidence_interval  # noqa: E402
+from tfrec.networks.actor import ActorNetwork  # noqa: E402
+from tfrec.policies.reference import (  # noqa: E402
+    MostPopularPolicy,
+    far_sighted_policy,
+    oracle_myopic_policy,
+    random_slate_policy,
+)
+from tfrec.policies.topk import GreedyTopKPolicy  # noqa: E402
+from tfrec.specs import time_step_spec  # noqa: E402
+from tfrec.training.builders import build_agent, build_encoder  # noqa: E402
+from tfrec.training.config import (  # noqa: E402
+    AgentConfig,
+    EncoderConfig,
+    OfflineConfig,
+    OnlineConfig,
+)
+from tfrec.training.offline import train_from_log  # noqa: E402
+from tfrec.training.online import train_online  # noqa: E402
+
+BATCH = 256
+METHODS = {
+    "(b) REINFORCE, no correction": "none",
+    "(c) REINFORCE, pi/beta": "importance",
+    "(d) REINFORCE, top-K": "topk",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Sizes of one run (``--quick`` shrinks them)."""
+
+    seeds: int
+    ope_episodes: int
+    truth_episodes: int
+    log_episodes: int
+    heldout_episodes: int
+    eval_episodes: int
+    offline_steps: int
+    supervised_epochs: int
+    online_iterations: int
+    timing_steps: int
+    encoder: EncoderConfig = EncoderConfig(max_len=20, dim=32, num_layers=1, num_heads=2)
+
+
+FULL = Settings(
+    seeds=5,
+    ope_episodes=10_000,
+    truth_episodes=5_000,
+    log_episodes=3_000,
+    heldout_episodes=500,
+    eval_episodes=512,
+    offline_steps=300,
+    supervised_epochs=8,
+    online_iterations=150,
+    timing_steps=5,
+)
+QUICK = dataclasses.replace(
+    FULL,
+    seeds=2,
+    ope_episodes=3_000,
+    truth_episodes=2_000,
+    log_episodes=1_000,
+    heldout_episodes=300,
+    eval_episodes=256,
+    offline_steps=60,
+    supervised_epochs=2,
+    online_iterations=20,
+    timing_steps=2,
+)
+
+
+def default_env(seed: int) -> InterestEvolutionEnv:
+    """The default simulator with a batch of ``BATCH`` users."""
+    return InterestEvolutionEnv(InterestEvolutionConfig(), batch_size=BATCH, seed=seed)
+
+
+# ------------------------------------------------------------------------------ part 1: OPE
+
+
+def estimator_accuracy(settings: Settings) -> list[dict[str, Any]]:
+    """OPE estimates of several i.i.d.-slate targets against their rollout values."""
+    env = default_env(0)
+    popularity = env.item_popularity()
+    logged = generate_logged_data(
+        env, settings.ope_episodes, impressions=True, popularity=popularity, seed=1
+    )
+    episodes = SlateEpisodes.from_impressions(logged.log, env.vocabulary, env.slate_size)
+    behavior = logged.behavior_probabilities
+    quality = env.catalog.quality.astype(np.float64)
+    targets = {
+        "popularity, tau=0.8": popularity ** (1 / 0.8),
+        "popularity, tau=0.5": popularity ** (1 / 0.5),
+        "quality tilt, a=0.5": behavior * np.exp(0.5 * quality),
+        "quality tilt, a=1": behavior * np.exp(1.0 * quality),
+        "quality tilt, a=2": behavior * np.exp(2.0 * quality),
+    }
+    rows = []
+    for name, weights in targets.items():
+        policy = PopularitySoftmaxPolicy(
+            env.time_step_spec(), env.action_spec(), weights / weights.sum(), 1.0, seed=2
+        )
+        truth = evaluate_policy(env, policy, settings.truth_episodes, seed=3, name=name)
+        item_probs = np.concatenate([[0.0, 0.0], policy.probabilities])
+        data = episodes.off_policy_data(independent_slate_log_probs(item_probs, episodes.slates))
+        logged_q, target_v = additive_slate_model(episodes, item_probs)
+        estimates = {
+            "ips": ips(data),
+            "capped_ips": capped_ips(data),
+            "snips": snips(data),
+            "dr": doubly_robust(data, logged_q, target_v),
+            "snips_one_step": snips(data, ratio_mode="one_step"),
+        }
+        row: dict[str, Any] = {
+            "target": name,
+            "true_value": truth.mean_return,
+            "true_half_width": truth.return_half_width,
+            "behavior_value": logged.true_value,
+            "ess": estimates["ips"].effective_sample_size,
+        }
+        for key, est in estimates.items():
+            row[key] = est.value
+            row[f"{key}_half_width"] = est.upper - est.value
+            row[f"{key}_rel_error"] = (est.value - truth.mean_return) / truth.mean_return
+        row["naive_rel_error"] = (logged.true_value - truth.mean_return) / truth.mean_return
+        rows.append(row)
+    return rows
+
+
+# ------------------------------------------------------------------ part 2: biased-log training
+
+
+def greedy_policy(encoder: tf.keras.Model, env: InterestEvolutionEnv) -> GreedyTopKPolicy:
+    """Greedy top-K policy over an encoder's tied-embedding softmax (for the supervised model)."""
+    spec = time_step_spec(env.max_len, env.vocab_size)
+    network = ActorNetwork(spec.observation, encoder, behavior_head=False)
+    return GreedyTopKPolicy(spec, network, env.slate_size)
+
+
+def heldout_ndcg(scorer: Any, heldout: Any, max_len: int) -> float:
+    """NDCG@10 of the last click of each held-out episode given the earlier ones."""
+    metrics = evaluate_ranking(scorer, heldout.padded_histories(max_len), heldout.targets, ks=(10,))
+    return float(metrics["ndcg@10"])
+
+
+def train_and_evaluate(settings: Settings, temperature: float) -> dict[str, Any]:
+    """Part 2: the four learners on a biased click log, per seed."""
+    env = default_env(0)
+    vocab = env.vocabulary
+    popularity = env.item_popularity()
+    logged = generate_logged_data(
+        env, settings.log_episodes, temperature=temperature, popularity=popularity, seed=11
+    )
+    heldout_log = generate_logged_data(
+        env, settings.heldout_episodes, temperature=temperature, popularity=popularity, seed=12
+    )
+    _, _, heldout = leave_last_out(build_sequences(heldout_log.log, vocab), min_length=3)
+    train_seqs, valid, _ = leave_last_out(build_sequences(logged.log, vocab), min_length=3)
+    enc = settings.encoder
+    max_len = enc.max_len
+    results: dict[str, list[dict[str, float]]] = {"(a) supervised Transformer": []}
+    results.update({name: [] for name in METHODS})
+    eval_env = default_env(1000)
+    for seed in range(settings.seeds):
+        tf.keras.utils.set_random_seed(seed)
+        model, _ = train_next_item_model(
+            train_seqs,
+            valid,
+            SupervisedConfig(
+                max_len=max_len,
+                dim=enc.dim,
+                num_layers=enc.num_layers,
+                num_heads=enc.num_heads,
+                dropout=enc.dropout,
+                epochs=settings.supervised_epochs,
+                patience=2,
+                seed=seed,
+            ),
+            vocab.size,
+        )
+        rollout = evaluate_policy(
+            eval_env, greedy_policy(model.encoder, env), settings.eval_episodes, seed=100 + seed
+        )
+        results["(a) supervised Transformer"].append(
+            {
+                "return": rollout.mean_return,
+                "ndcg@10": heldout_ndcg(model.encoder.score_items, heldout, max_len),
+            }
+        )
+        for name, correction in METHODS.items():
+            trained = train_from_log(
+                logged.log,
+                AgentConfig(slate_size=env.slate_size, correction=correction),
+                enc,
+                OfflineConfig(
+                    max_steps=20,
+                    batch_size=32,
+                    num_train_steps=settings.offline_steps,
+                    seed=seed,
+                    progress=False,
+                ),
+                vocabulary=vocab,
+            )
+            network = trained.agent.actor_network
+            rollout = evaluate_policy(
+                eval_env, trained.agent.policy, settings.eval_episodes, seed=100 + seed
+            )
+            results[name].append(
+                {
+                    "return": rollout.mean_return,
+                    "ndcg@10": heldout_ndcg(
+                        lambda h, net=network: net(h, training=False)[0].logits, heldout, max_len
+                    ),
+                }
+            )
+            print(f"  seed {seed} {name}: {results[name][-1]}", flush=True)
+        print(f"  seed {seed} (a): {results['(a) supervised Transformer'][-1]}", flush=True)
+
+    spec = (eval_env.time_step_spec(), eval_env.action_spec())
+    references = {
+        "behaviour (logging) policy": PopularitySoftmaxPolicy(
+            *spec, popularity, temperature, seed=5
+        ),
+        "random": random_slate_policy(*spec, seed=5),
+        "most-popular": MostPopularPolicy(*spec, popularity),
+        "oracle-myopic": oracle_myopic_policy(eval_env),
+        "far-sighted reference": far_sighted_policy(eval_env),
+    }
+    reference_rows = {}
+    for name, policy in references.items():
+        r = evaluate_policy(eval_env, policy, settings.eval_episodes * 2, seed=99, name=name)
+        reference_rows[name] = {
+            "return": r.mean_return,
+            "lower": r.return_lower,
+            "upper": r.return_upper,
+        }
+    summary = {}
+    for name, per_seed in results.items():
+        returns = np.array([r["return"] for r in per_seed])
+        ndcgs = np.array([r["ndcg@10"] for r in per_seed])
+        row = {"per_seed_return": returns.tolist(), "per_seed_ndcg@10": ndcgs.tolist()}
+        for key, values in (("return", returns), ("ndcg@10", ndcgs)):
+            if len(values) >= 2:
+                mean, lower, upper = mean_confidence_interval(values)
+            else:
+                mean = lower = upper = float(values[0])
+            row.update({key: mean, f"{key}_lower": lower, f"{key}_upper": upper})
+        summary[name] = row
+    return {
+        "behavior_temperature": temperature,
+        "log_clicks": len(logged.log),
+        "log_episodes": settings.log_episodes,
+        "behavior_true_value": logged.true_value,
+        "learners": summary,
+        "references": reference_rows,
+    }
+
+
+# --------------------------------------------------------------------- part 3: online curve
+
+
+def online_curve(settings: Settings, plot: Path | None) -> dict[str, Any]:
+    """Part 3: online REINFORCE (top-K) learning curve vs the far-sighted reference."""
+    env = InterestEvolutionEnv(InterestEvolutionConfig(), batch_size=32, seed=0)
+    eval_env = InterestEvolutionEnv(InterestEvolutionConfig(), batch_size=64, seed=1)
+    tf.keras.utils.set_random_seed(0)
+    encoder = build_encoder(settings.encoder, env.vocab_size)
+    agent = build_agent(
+        AgentConfig(slate_size=env.slate_size, correction="topk", learning_rate=3e-3),
+        encoder,
+        settings.encoder.max_len,
+    )
+    start = time.perf_counter()
+    history = train_online(
+        agent,
+        env,
+        OnlineConfig(
+            num_iterations=settings.online_iterations,
+            collect_steps_per_iteration=10,
+            train_steps_per_iteration=2,
+            batch_size=32,
+            max_steps=50,
+            buffer_capacity=500,
+            eval_every=max(settings.online_iterations // 10, 1),
+            eval_episodes=128,
+            progress=False,
+        ),
+        eval_env=eval_env,
+    )
+    seconds = time.perf_counter() - start
+    reference = evaluate_policy(eval_env, far_sighted_policy(eval_env), 512, seed=99)
+    random_ref = evaluate_policy(
+        eval_env,
+        random_slate_policy(eval_env.time_step_spec(), eval_env.action_spec(), seed=0),
+        512,
+        seed=99,
+    )
+    steps = [int(s) for s in history.eval_steps]
+    returns = [float(r) for r in history.eval_returns]
+    if plot is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6.4, 4.0))
+        ax.plot(steps, returns, marker="o", label="REINFORCE top-K (online, greedy eval)")
+        ax.axhline(reference.mean_return, color="green", ls="--", label="far-sighted reference")
+        ax.axhline(random_ref.mean_return, color="gray", ls=":", label="random slates")
+        ax.set_xlabel("training steps")
+        ax.set_ylabel("mean episode return (engagement minutes)")
+        ax.set_title("Online training on the default interest-evolution simulator")
+        ax.legend(loc="lower right")
+        fig.tight_layout()
+        plot.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(plot, dpi=120)
+        plt.close(fig)
+    return {
+        "steps": steps,
+        "returns": returns,
+        "final_return": returns[-1],
+        "best_return": max(returns),
+        "far_sighted_return": reference.mean_return,
+        "random_return": random_ref.mean_return,
+        "final_fraction_of_reference": returns[-1] / reference.mean_return,
+        "seconds": seconds,
+    }
+
+
+# ----------------------------------------------------------------------- part 4: step time
+
+
+def step_time(dataset: tf.data.Dataset, vocab_size: int, optimizer: str, steps: int) -> float:
+    """Median seconds of one ``agent.train`` step (after 2 warm-up steps)."""
+    tf.keras.utils.set_random_seed(0)
+    encoder = build_encoder(
+        EncoderConfig(max_len=20, dim=32, num_layers=1, num_heads=2), vocab_size
+    )
+    agent = build_agent(AgentConfig(correction="topk"), encoder, 20)
+    if optimizer == "adagrad":
+        agent._optimizer = tf.keras.optimizers.Adagrad(0.05)  # benchmark variant
+    train = common.function(agent.train)
+    batches = list(dataset.repeat().take(steps + 2))
+    for batch in batches[:2]:  # tracing + creation of the optimizer slots
+        train(batch)
+    times = []
+    for batch in batches[2:]:
+        start = time.perf_counter()
+        float(train(batch).loss)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def step_times(settings: Settings) -> dict[str, float]:
+    """Part 4: step time at 10k and 1M items, default Adam and sparse-update Adagrad."""
+    out = {}
+    for num_items in (10_000, 1_000_000):
+        log = generate_log(num_users=256, num_items=num_items, interactions_per_user=20, seed=0)
+        vocab = ItemVocabulary.from_items(np.array([f"item_{j}" for j in range(num_items)]))
+        dataset = session_dataset(
+            build_sequences(log, vocab), max_len=20, max_steps=20, batch_size=32, seed=0
+        )
+        for optimizer in ("adam", "adagrad"):
+            out[f"{optimizer}_{num_items}"] = step_time(
+                dataset, vocab.size, optimizer, settings.timing_steps
+            )
+    for optimizer in ("adam", "adagrad"):
+        out[f"{optimizer}_ratio"] = out[f"{optimizer}_1000000"] / out[f"{optimizer}_10000"]
+    return out
+
+
+# --------------------------------------------------------------------------------- report
+
+
+def print_tables(report: dict[str, Any]) -> None:
+    """Readable tables of the report."""
+    print("\n== 1. Off-policy estimators vs simulator truth (relative error of the estimate) ==")
+    print(
+        f"{'target':22} {'true value':>14} {'ESS':>7} {'naive':>7} {'IPS':>7} {'capIPS':>7}"
+        f" {'SNIPS':>7} {'DR':>7} {'1-step':>7}"
+    )
+    for r in report["estimators"]:
+        print(
+            f"{r['target']:22} {r['true_value']:8.2f} ±{r['true_half_width']:4.2f} "
+            f"{r['ess']:7.1f} {r['naive_rel_error']:+7.1%} {r['ips_rel_error']:+7.1%} "
+            f"{r['capped_ips_rel_error']:+7.1%} {r['snips_rel_error']:+7.1%} "
+            f"{r['dr_rel_error']:+7.1%} {r['snips_one_step_rel_error']:+7.1%}"
+        )
+    part = report["learners"]
+    print(
+        f"\n== 2. Learning from a biased log (behaviour = popularity softmax, tau="
+        f"{part['behavior_temperature']}; {part['log_episodes']} episodes, "
+        f"{part['log_clicks']} clicks) =="
+    )
+    print(f"{'policy':32} {'return (mean ± 95% CI over seeds)':>34} {'NDCG@10 held-out':>18}")
+    for name, r in part["learners"].items():
+        half = (r["return_upper"] - r["return_lower"]) / 2
+        print(
+            f"{name:32} {r['return']:14.2f} ± {half:5.2f} [{r['return_lower']:6.2f}, "
+            f"{r['return_upper']:6.2f}] {r['ndcg@10']:18.4f}"
+        )
+    for name, r in part["references"].items():
+        half = (r["upper"] - r["lower"]) / 2
+        print(f"{name:32} {r['return']:14.2f} ± {half:5.2f} (episodes CI)")
+    curve = report["online"]
+    print("\n== 3. Online training (REINFORCE top-K, greedy evaluation) ==")
+    print("  steps:   " + " ".join(f"{s:7d}" for s in curve["steps"]))
+    print("  return:  " + " ".join(f"{r:7.2f}" for r in curve["returns"]))
+    print(
+        f"  far-sighted reference {curve['far_sighted_return']:.2f}, random "
+        f"{curve['random_return']:.2f}; final = {curve['final_fraction_of_reference']:.1%} of the "
+        f"reference ({curve['seconds']:.0f} s of training)"
+    )
+    t = report["step_time"]
+    print("\n== 4. One training step (batch 32 x 21 steps, dim 32) ==")
+    print(f"{'optimizer':10} {'10k items':>10} {'1M items':>10} {'ratio':>7}")
+    for opt in ("adam", "adagrad"):
+        print(
+            f"{opt:10} {t[f'{opt}_10000']:9.3f}s {t[f'{opt}_1000000']:9.3f}s "
+            f"{t[f'{opt}_ratio']:6.2f}x"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds per learner")
+    parser.add_argument("--behavior-temperature", type=float, default=0.5)
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        default=Path(__file__).resolve().parents[1] / "docs" / "off_policy_curve.png",
+        help="where to save the online-training curve",
+    )
+    parser.add_argument(
+        "--skip", nargs="*", default=(), choices=("ope", "learners", "online", "timing")
+    )
+    args = parser.parse_args()
+    settings = QUICK if args.quick else FULL
+    if args.seeds is not None:
+        settings = dataclasses.replace(settings, seeds=args.seeds)
+    start = time.perf_counter()
+    report: dict[str, Any] = {
+        "benchmark": "off_policy_correction",
+        "quick": args.quick,
+        "settings": {k: v for k, v in dataclasses.asdict(settings).items() if k != "encoder"},
+        "encoder": dataclasses.asdict(settings.encoder),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "tensorflow": tf.__version__,
+            "loadavg_start": list(os.getloadavg()),
+        },
+    }
+    parts = (
+        ("ope", "estimators", lambda: estimator_accuracy(settings)),
+        ("learners", "learners", lambda: train_and_evaluate(settings, args.behavior_temperature)),
+        ("online", "online", lambda: online_curve(settings, args.plot)),
+        ("timing", "step_time", lambda: step_times(settings)),
+    )
+    for flag, key, run in parts:
+        if flag in args.skip:
+            continue
+        part_start = time.perf_counter()
+        print(f"[{key}] running ...", flush=True)
+        report[key] = run()
+        report.setdefault("seconds", {})[key] = time.perf_counter() - part_start
+        print(f"[{key}] {report['seconds'][key]:.0f} s, load {os.getloadavg()}", flush=True)
+    report["machine"]["loadavg_end"] = list(os.getloadavg())
+    report["seconds"]["total"] = time.perf_counter() - start
+    if not args.skip:
+        print_tables(report)
+    print(
+        f"\nload average (1/5/15 min): start {report['machine']['loadavg_start']}, end "
+        f"{report['machine']['loadavg_end']}; total {report['seconds']['total']:.0f} s"
+    )
+    print(json.dumps(report, default=float))
+
+
+if __name__ == "__main__":
+    main()
