@@ -1,0 +1,290 @@
+"""MovieLens-100k next-item benchmark: baselines vs the supervised Transformer (SASRec + full CE).
+
+Protocol (the one of RecBole's SASRec runs that issue 3 compares with): every rating is an
+implicit interaction; per user, interactions ordered by time; leave-last-out (last item = test,
+second-to-last = validation); full ranking over every item of the catalog; ties are ranked
+pessimistically. Each metric is reported twice: *unmasked* (items already in the history stay
+candidates, RecBole's protocol) and *masked* (the user's whole history is excluded).
+
+The Transformer is early-stopped on validation NDCG@10 (best weights restored); the test set is
+ranked once per epoch only to draw the curve "test NDCG@10 vs training seconds" (it never selects
+anything) and once at the end for the table. Training seconds exclude the evaluations.
+
+Usage (from the repository root)::
+
+    python benchmarks/movielens.py                       # ../shared/data/ml-100k, seeds 0 1 2
+    python benchmarks/movielens.py --data ratings.csv --sep ,      # user item rating timestamp
+    python benchmarks/movielens.py --data seqs.txt --format sequences  # user item1 item2 ...
+
+Prints a table, then, as the very last line, one JSON object with the same figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import pandas as pd  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import tfrec  # noqa: E402,F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+from tfrec.agents.supervised import (  # noqa: E402
+    RankingCallback,
+    SupervisedConfig,
+    inference_scorer,
+    train_next_item_model,
+)
+from tfrec.data import (  # noqa: E402
+    InteractionLog,
+    ItemVocabulary,
+    build_sequences,
+    leave_last_out,
+)
+from tfrec.data.pipeline import sequence_windows  # noqa: E402
+from tfrec.evaluation.baselines import ItemCooccurrence, MostPopular, RandomScorer  # noqa: E402
+from tfrec.evaluation.ranking import evaluate_ranking  # noqa: E402
+
+KS = (10, 20)
+COLUMNS = ("hr@10", "ndcg@10", "hr@20", "ndcg@20", "mrr@10")
+PEER_NDCG10 = 0.0523  # RecBole 1.2.1 SASRec after 3 epochs (~750 s), from issue 3
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, in MiB (Linux ru_maxrss is in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def load_log(data: Path, sep: str | None, fmt: str) -> InteractionLog:
+    """Reads ``user item rating timestamp`` rows (or an ml-100k folder) or sequence lines."""
+    if fmt == "sequences":
+        if not data.is_file():
+            raise FileNotFoundError(f"sequence file not found: {data}")
+        users, items, steps = [], [], []
+        with open(data, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                fields = line.split(sep) if sep else line.split()
+                fields = [f.strip() for f in fields if f.strip()]
+                if not fields:
+                    continue
+                if len(fields) < 2:
+                    raise ValueError(
+                        f"{data}:{number}: a sequence line is 'user item1 item2 ...'; got "
+                        f"{line.strip()!r}."
+                    )
+                users += [fields[0]] * (len(fields) - 1)
+                items += fields[1:]
+                steps += range(len(fields) - 1)
+        frame = pd.DataFrame({"user": users, "item": items, "timestamp": steps})
+        return InteractionLog.from_dataframe(frame, source=str(data))
+    path = data / "u.data" if data.is_dir() else data
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"ratings file not found: {path}. Pass --data pointing to an ml-100k folder or a "
+            "'user item rating timestamp' file."
+        )
+    return InteractionLog.from_csv(
+        path,
+        sep=sep or "\t",
+        header=False,
+        names=["user", "item", "rating", "timestamp"],
+        rating_col="rating",
+        rating_to_reward=lambda rating: np.ones_like(rating),
+    )
+
+
+class TrainingClock(tf.keras.callbacks.Callback):
+    """Accumulates pure training time: from epoch start to the end of its last batch, so the
+    ranking callbacks that run at epoch end are not counted. Stops after ``budget_s``."""
+
+    def __init__(self, budget_s: float | None = None) -> None:
+        super().__init__()
+        self.budget_s = budget_s
+        self.seconds = 0.0
+        self.epoch_seconds: list[float] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = self._last = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._last = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch_seconds.append(self._last - self._start)
+        self.seconds += self.epoch_seconds[-1]
+        if logs is not None:
+            logs["train_seconds"] = self.seconds
+        if self.budget_s is not None and self.seconds >= self.budget_s:
+            self.model.stop_training = True
+
+
+def evaluate_both(scorer, histories, targets, full_histories) -> dict[str, dict[str, float]]:
+    """Unmasked and history-masked full-ranking metrics."""
+    return {
+        "unmasked": evaluate_ranking(scorer, histories, targets, ks=KS),
+        "masked": evaluate_ranking(scorer, histories, targets, ks=KS, exclude=full_histories),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared/data/ml-100k")
+    parser.add_argument("--sep", default=None, help="field separator (default: tab / whitespace)")
+    parser.add_argument("--format", choices=("ratings", "sequences"), default="ratings")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--max-len", type=int, default=50)
+    parser.add_argument("--dim", type=int, default=64)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--heads", type=int, default=2)
+    parser.add_argument("--dropout", type=float, default=0.3)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--patience", type=int, default=4)
+    parser.add_argument(
+        "--max-train-seconds", type=float, default=200.0, help="training budget per seed"
+    )
+    args = parser.parse_args(argv)
+    if args.sep is not None:
+        args.sep = args.sep.encode().decode("unicode_escape")  # allows --sep '\t'
+
+    started = time.perf_counter()
+    log = load_log(args.data, args.sep, args.format)
+    vocab = ItemVocabulary.from_items(log.df["item"])
+    train, valid, test = leave_last_out(build_sequences(log, vocab))
+    full_len = int(test.histories.lengths.max())
+    histories = test.padded_histories(args.max_len)
+    full_histories = test.padded_histories(full_len)
+    print(
+        f"data: {args.data} ({log.num_users} users, {vocab.num_items} items, "
+        f"{log.num_interactions} interactions); {len(test)} test users; "
+        f"{train.num_interactions} training interactions"
+    )
+
+    results: dict[str, dict] = {}
+    baselines = {
+        "Random": RandomScorer(vocab.size, seed=0),
+        "MostPopular": MostPopular.from_sequences(train, vocab.size),
+        "ItemKNN (co-occurrence)": ItemCooccurrence.from_sequences(train, vocab.size),
+    }
+    for name, scorer in baselines.items():
+        results[name] = evaluate_both(scorer, histories, test.targets, full_histories)
+
+    config = SupervisedConfig(
+        max_len=args.max_len,
+        dim=args.dim,
+        num_layers=args.layers,
+        num_heads=args.heads,
+        dropout=args.dropout,
+        learning_rate=args.lr,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        patience=args.patience,
+    )
+    num_windows = len(sequence_windows(train, config.max_len)[0])  # training sequences/epoch
+    runs = []
+    for seed in args.seeds:
+        tf.keras.backend.clear_session()
+        clock = TrainingClock(args.max_train_seconds)
+        curve = RankingCallback(test, args.max_len, ks=(10,), prefix="test_")
+        fit_start = time.perf_counter()
+        model, history = train_next_item_model(
+            train, valid, dataclasses.replace(config, seed=seed), vocab.size, [clock, curve]
+        )
+        fit_seconds = time.perf_counter() - fit_start
+        metrics = evaluate_both(
+            inference_scorer(model.encoder), histories, test.targets, full_histories
+        )
+        epochs = len(clock.epoch_seconds)
+        curve_points = [
+            (round(s, 1), round(r["ndcg@10"], 4))
+            for s, r in zip(np.cumsum(clock.epoch_seconds), curve.results)
+        ]
+        reach = next((s for s, n in curve_points if n >= PEER_NDCG10), None)
+        runs.append(
+            {
+                "seed": seed,
+                "metrics": metrics,
+                "epochs": epochs,
+                "best_epoch": int(np.argmax(history.history["val_ndcg@10"])) + 1,
+                "train_seconds": clock.seconds,
+                "fit_seconds_with_eval": fit_seconds,
+                "seconds_per_epoch": clock.seconds / epochs,
+                "sequences_per_second": num_windows * epochs / clock.seconds,
+                "curve": curve_points,
+                "seconds_to_peer_ndcg10": reach,
+            }
+        )
+        print(
+            f"seed {seed}: {epochs} epochs, {clock.seconds:.0f} s training, best epoch "
+            f"{runs[-1]['best_epoch']}, test NDCG@10 {metrics['unmasked']['ndcg@10']:.4f}",
+            flush=True,
+        )
+    results["Transformer (SASRec, full CE)"] = {
+        view: {
+            key: float(np.mean([r["metrics"][view][key] for r in runs]))
+            for key in runs[0]["metrics"][view]
+        }
+        for view in ("unmasked", "masked")
+    }
+    report = {
+        "benchmark": "movielens",
+        "data": str(args.data),
+        "protocol": "leave-last-out by time, full ranking, pessimistic ties",
+        "config": dataclasses.asdict(config),
+        "seeds": args.seeds,
+        "metrics": results,
+        "transformer_std": {
+            view: {key: float(np.std([r["metrics"][view][key] for r in runs])) for key in COLUMNS}
+            for view in ("unmasked", "masked")
+        },
+        "runs": [{k: v for k, v in r.items() if k != "metrics"} for r in runs],
+        "train_seconds_mean": float(np.mean([r["train_seconds"] for r in runs])),
+        "seconds_per_epoch_mean": float(np.mean([r["seconds_per_epoch"] for r in runs])),
+        "sequences_per_second_mean": float(np.mean([r["sequences_per_second"] for r in runs])),
+        "peak_rss_mb": peak_rss_mb(),
+        "wall_seconds": time.perf_counter() - started,
+        "load_average": os.getloadavg(),
+        "cpu_count": os.cpu_count(),
+    }
+    print_table(report)
+    print(json.dumps(report))
+    return report
+
+
+def print_table(report: dict) -> None:
+    """Readable table of the report."""
+    header = f"{'model':32s}" + "".join(f"{c.upper():>10s}" for c in COLUMNS)
+    for view in ("unmasked", "masked"):
+        print(f"\n{view} (history items {'kept' if view == 'unmasked' else 'excluded'}):")
+        print(header)
+        for name, metrics in report["metrics"].items():
+            print(f"{name:32s}" + "".join(f"{metrics[view][c]:10.4f}" for c in COLUMNS))
+    print(
+        f"\nTransformer over seeds {report['seeds']}: training "
+        f"{report['train_seconds_mean']:.1f} s (mean), {report['seconds_per_epoch_mean']:.1f} "
+        f"s/epoch, {report['sequences_per_second_mean']:.0f} training sequences/s; "
+        f"peak RSS {report['peak_rss_mb']:.0f} MiB; wall {report['wall_seconds']:.0f} s; "
+        f"load average {tuple(round(x, 2) for x in report['load_average'])} on "
+        f"{report['cpu_count']} CPUs"
+    )
+    print("test NDCG@10 vs training seconds (per seed; the test set never selects anything):")
+    for run in report["runs"]:
+        points = "  ".join(f"{s:.0f}s:{n:.4f}" for s, n in run["curve"])
+        reach = run["seconds_to_peer_ndcg10"]
+        reached = f"{reach:.0f} s" if reach is not None else "not reached"
+        print(f"  seed {run['seed']} (NDCG@10 >= {PEER_NDCG10} at {reached}): {points}")
+
+
+if __name__ == "__main__":
+    main()
