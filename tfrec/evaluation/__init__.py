@@ -1,1 +1,48 @@
-"""Placeholder: filled by its issue."""
+"""Evaluation: full-catalog ranking metrics, baselines, off-policy estimators, simulator rollouts."""
+
+from tfrec.evaluation.baselines import ItemCooccurrence, MostPopular, RandomScorer
+from tfrec.evaluation.off_policy import (
+    Estimate,
+    OffPolicyData,
+    SlateEpisodes,
+    additive_slate_model,
+    capped_ips,
+    doubly_robust,
+    effective_sample_size,
+    independent_slate_log_probs,
+    ips,
+    snips,
+)
+from tfrec.evaluation.ranking import evaluate_ranking, metrics_at_k, target_ranks, top_k_items
+from tfrec.evaluation.rollouts import (
+    RolloutResult,
+    evaluate_policy,
+    intra_list_diversity,
+    mean_confidence_interval,
+    t_quantile,
+)
+
+__all__ = [
+    "Estimate",
+    "ItemCooccurrence",
+    "MostPopular",
+    "OffPolicyData",
+    "RandomScorer",
+    "RolloutResult",
+    "SlateEpisodes",
+    "additive_slate_model",
+    "capped_ips",
+    "doubly_robust",
+    "effective_sample_size",
+    "evaluate_policy",
+    "evaluate_ranking",
+    "independent_slate_log_probs",
+    "intra_list_diversity",
+    "ips",
+    "mean_confidence_interval",
+    "metrics_at_k",
+    "snips",
+    "t_quantile",
+    "target_ranks",
+    "top_k_items",
+]

@@ -1,1 +1,31 @@
-"""Placeholder: filled by its issue."""
+"""TF-Agents policies over slates of items.
+
+* :class:`GreedyTopKPolicy` (serving) and :class:`BoltzmannTopKPolicy` (exploration, Chen et al.
+  2019 §5) wrap a trained :class:`tfrec.networks.ActorNetwork`.
+* Reference policies for the simulators (:mod:`tfrec.policies.reference`): random, most-popular,
+  oracle-myopic and far-sighted; together they bracket what a learned policy can reach.
+"""
+
+from tfrec.policies.reference import (
+    MostPopularPolicy,
+    OraclePolicy,
+    RandomSlatePolicy,
+    best_mnl_slate,
+    far_sighted_policy,
+    oracle_myopic_policy,
+    random_slate_policy,
+)
+from tfrec.policies.topk import LOG_PROBABILITY, BoltzmannTopKPolicy, GreedyTopKPolicy
+
+__all__ = [
+    "LOG_PROBABILITY",
+    "BoltzmannTopKPolicy",
+    "GreedyTopKPolicy",
+    "MostPopularPolicy",
+    "OraclePolicy",
+    "RandomSlatePolicy",
+    "best_mnl_slate",
+    "far_sighted_policy",
+    "oracle_myopic_policy",
+    "random_slate_policy",
+]
