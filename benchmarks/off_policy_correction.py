@@ -446,19 +446,32 @@ def step_times(settings: Settings) -> dict[str, float]:
 
 def print_tables(report: dict[str, Any]) -> None:
     """Readable tables of the report."""
+    if "estimators" in report:
+        _print_estimators(report["estimators"])
+    if "learners" in report:
+        _print_learners(report["learners"])
+    if "online" in report:
+        _print_online(report["online"])
+    if "step_time" in report:
+        _print_step_time(report["step_time"])
+
+
+def _print_estimators(rows: list[dict[str, Any]]) -> None:
     print("\n== 1. Off-policy estimators vs simulator truth (relative error of the estimate) ==")
     print(
         f"{'target':22} {'true value':>14} {'ESS':>7} {'naive':>7} {'IPS':>7} {'capIPS':>7}"
         f" {'SNIPS':>7} {'DR':>7} {'1-step':>7}"
     )
-    for r in report["estimators"]:
+    for r in rows:
         print(
             f"{r['target']:22} {r['true_value']:8.2f} ±{r['true_half_width']:4.2f} "
             f"{r['ess']:7.1f} {r['naive_rel_error']:+7.1%} {r['ips_rel_error']:+7.1%} "
             f"{r['capped_ips_rel_error']:+7.1%} {r['snips_rel_error']:+7.1%} "
             f"{r['dr_rel_error']:+7.1%} {r['snips_one_step_rel_error']:+7.1%}"
         )
-    part = report["learners"]
+
+
+def _print_learners(part: dict[str, Any]) -> None:
     print(
         f"\n== 2. Learning from a biased log (behaviour = popularity softmax, tau="
         f"{part['behavior_temperature']}; {part['log_episodes']} episodes, "
@@ -474,7 +487,9 @@ def print_tables(report: dict[str, Any]) -> None:
     for name, r in part["references"].items():
         half = (r["upper"] - r["lower"]) / 2
         print(f"{name:32} {r['return']:14.2f} ± {half:5.2f} (episodes CI)")
-    curve = report["online"]
+
+
+def _print_online(curve: dict[str, Any]) -> None:
     print("\n== 3. Online training (REINFORCE top-K, greedy evaluation) ==")
     print("  steps:   " + " ".join(f"{s:7d}" for s in curve["steps"]))
     print("  return:  " + " ".join(f"{r:7.2f}" for r in curve["returns"]))
@@ -483,7 +498,9 @@ def print_tables(report: dict[str, Any]) -> None:
         f"{curve['random_return']:.2f}; final = {curve['final_fraction_of_reference']:.1%} of the "
         f"reference ({curve['seconds']:.0f} s of training)"
     )
-    t = report["step_time"]
+
+
+def _print_step_time(t: dict[str, float]) -> None:
     print("\n== 4. One training step (batch 32 x 21 steps, dim 32) ==")
     print(f"{'optimizer':10} {'10k items':>10} {'1M items':>10} {'ratio':>7}")
     for opt in ("adam", "adagrad"):
@@ -497,7 +514,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per learner")
-    parser.add_argument("--behavior-temperature", type=float, default=0.5)
+    parser.add_argument(
+        "--offline-steps", type=int, default=None, help="gradient steps per REINFORCE learner"
+    )
+    parser.add_argument(
+        "--behavior-temperature",
+        type=float,
+        default=0.5,
+        help="temperature of the biased behaviour policy's popularity softmax",
+    )
     parser.add_argument(
         "--plot",
         type=Path,
@@ -505,12 +530,18 @@ def main() -> None:
         help="where to save the online-training curve",
     )
     parser.add_argument(
-        "--skip", nargs="*", default=(), choices=("ope", "learners", "online", "timing")
+        "--skip",
+        nargs="*",
+        default=(),
+        choices=("ope", "learners", "online", "timing"),
+        help="parts not to run",
     )
     args = parser.parse_args()
     settings = QUICK if args.quick else FULL
     if args.seeds is not None:
         settings = dataclasses.replace(settings, seeds=args.seeds)
+    if args.offline_steps is not None:
+        settings = dataclasses.replace(settings, offline_steps=args.offline_steps)
     start = time.perf_counter()
     report: dict[str, Any] = {
         "benchmark": "off_policy_correction",
@@ -540,8 +571,7 @@ def main() -> None:
         print(f"[{key}] {report['seconds'][key]:.0f} s, load {os.getloadavg()}", flush=True)
     report["machine"]["loadavg_end"] = list(os.getloadavg())
     report["seconds"]["total"] = time.perf_counter() - start
-    if not args.skip:
-        print_tables(report)
+    print_tables(report)
     print(
         f"\nload average (1/5/15 min): start {report['machine']['loadavg_start']}, end "
         f"{report['machine']['loadavg_end']}; total {report['seconds']['total']:.0f} s"
