@@ -18,7 +18,9 @@ exit with status 2, without a traceback (``tfrec --traceback ...`` shows it).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import io
 import json
 import os
 import sys
@@ -61,6 +63,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 # ------------------------------------------------------------------------------------- helpers
+def _quiet_imports() -> None:
+    """Imports TF-Agents with its ``gym`` dependency's unrelated upgrade notice silenced, so that
+    stderr holds only tfrec's own messages (tfrec does not use gym)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with contextlib.redirect_stderr(io.StringIO()):
+        with contextlib.suppress(ImportError):
+            import gym  # noqa: F401
+        import tf_agents  # noqa: F401
+
+
 def _say(args: argparse.Namespace, *lines: str) -> None:
     if not getattr(args, "json", False):
         print(*lines, sep="\n", flush=True)
@@ -279,7 +291,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     if output.suffix.lower() not in (".csv", ".parquet"):
         raise ValueError(f"--output {output} must end in .csv or .parquet.")
     config = _simulator_config(args, load_settings(args.config))
-    env = _make_env(config, args.batch_size, args.seed)
+    env = _make_env(config, args.env_batch_size, args.seed)
     logged = generate_logged_data(
         env,
         args.episodes,
@@ -1045,6 +1057,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USER_ERROR
         Path(argv[1]).write_text(cli_reference(), encoding="utf-8")
         return 0
+    _quiet_imports()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
