@@ -382,7 +382,7 @@ def online_curve(settings: Settings, plot: Path | None) -> dict[str, Any]:
         ax.set_xlabel("training steps")
         ax.set_ylabel("mean episode return (engagement minutes)")
         ax.set_title("Online training on the default interest-evolution simulator")
-        ax.legend(loc="lower right")
+        ax.legend(loc="center right")
         fig.tight_layout()
         plot.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(plot, dpi=120)
