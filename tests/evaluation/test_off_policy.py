@@ -319,6 +319,9 @@ def test_slate_episodes_reject_click_logs_and_bad_slate_sizes() -> None:
     log, vocab = _impression_log()
     with pytest.raises(ValueError, match="exactly slate_size=3 rows"):
         SlateEpisodes.from_impressions(log, vocab, slate_size=3)
+    repeated = type(log).from_dataframe(log.df.assign(position=[0, 1, 0, 1, 0, 0]))
+    with pytest.raises(ValueError, match="episode 'e1', timestamp 1"):
+        SlateEpisodes.from_impressions(repeated, vocab, slate_size=2)
     clicks = type(log).from_dataframe(log.df.drop(columns=["position"]))
     with pytest.raises(ValueError, match="impression log"):
         SlateEpisodes.from_impressions(clicks, vocab, slate_size=2)

@@ -27,6 +27,12 @@ Estimators:
 * :func:`doubly_robust`: doubly robust with a reward model (Dudik, Langford & Li, ICML 2011 for
   bandits; Jiang & Li, ICML 2016 for trajectories).
 
+Slate logs (impressions of slates of ``k`` items, e.g. from
+``tfrec.environments.generate_logged_data(..., impressions=True)``): :class:`SlateEpisodes` regroups
+them into ``[num_episodes, num_steps]`` arrays with the behaviour's slate log-probabilities,
+:func:`independent_slate_log_probs` gives a target's slate log-probabilities when it draws the
+``k`` items i.i.d., and :func:`additive_slate_model` is a simple reward model for DR.
+
 Confidence intervals (``ci_method``):
 
 * ``"normal"`` (default): a normal approximation over independent units (rows, or episodes for
@@ -716,14 +722,10 @@ class SlateEpisodes:
         new_step[1:] = (ep[1:] != ep[:-1]) | (ts_[1:] != ts_[:-1])
         step_start = np.flatnonzero(new_step)
         step_rows = np.diff(np.append(step_start, len(order)))
-        if (step_rows != slate_size).any() or not (
-            position == np.tile(np.arange(slate_size), len(step_start))
-        ).all():
-            bad = (
-                int(step_start[np.argmax(step_rows != slate_size)])
-                if (step_rows != slate_size).any()
-                else int(step_start[0])
-            )
+        position_in_step = np.arange(len(order)) - np.repeat(step_start, step_rows)
+        wrong = (np.repeat(step_rows, step_rows) != slate_size) | (position != position_in_step)
+        if wrong.any():
+            bad = int(np.argmax(wrong))
             raise ValueError(
                 f"episode {df['user'].iloc[order[bad]]!r}, timestamp {ts_[bad]}: every step needs "
                 f"exactly slate_size={slate_size} rows with positions 0..{slate_size - 1}; check "
