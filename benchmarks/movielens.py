@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> dict:
         args.sep = args.sep.encode().decode("unicode_escape")  # allows --sep '\t'
 
     started = time.perf_counter()
+    load_at_start = os.getloadavg()
     log = load_log(args.data, args.sep, args.format)
     vocab = ItemVocabulary.from_items(log.df["item"])
     train, valid, test = leave_last_out(build_sequences(log, vocab))
@@ -254,6 +255,7 @@ def main(argv: list[str] | None = None) -> dict:
         "sequences_per_second_mean": float(np.mean([r["sequences_per_second"] for r in runs])),
         "peak_rss_mb": peak_rss_mb(),
         "wall_seconds": time.perf_counter() - started,
+        "load_average_start": load_at_start,
         "load_average": os.getloadavg(),
         "cpu_count": os.cpu_count(),
     }
@@ -275,7 +277,8 @@ def print_table(report: dict) -> None:
         f"{report['train_seconds_mean']:.1f} s (mean), {report['seconds_per_epoch_mean']:.1f} "
         f"s/epoch, {report['sequences_per_second_mean']:.0f} training sequences/s; "
         f"peak RSS {report['peak_rss_mb']:.0f} MiB; wall {report['wall_seconds']:.0f} s; "
-        f"load average {tuple(round(x, 2) for x in report['load_average'])} on "
+        f"load average {tuple(round(x, 2) for x in report['load_average_start'])} at start, "
+        f"{tuple(round(x, 2) for x in report['load_average'])} at end on "
         f"{report['cpu_count']} CPUs"
     )
     print("test NDCG@10 vs training seconds (per seed; the test set never selects anything):")

@@ -29,6 +29,13 @@ from tfrec.data import EvalSet, Sequences, sequence_dataset
 from tfrec.encoders import SequenceEncoder
 from tfrec.evaluation.ranking import evaluate_ranking
 from tfrec.specs import FIRST_ITEM_INDEX, NUM_RESERVED, PAD_INDEX
+from tfrec.training.distribute import (
+    average_across_replicas,
+    check_global_batch,
+    make_strategy,
+    validate_strategy_name,
+)
+from tfrec.training.guards import NonFiniteLossGuard
 
 LOSSES = ("full", "sampled")
 SAMPLERS = ("popularity", "log_uniform", "uniform")
@@ -56,6 +63,8 @@ class SupervisedConfig:
       exclude_history: mask history items when computing the validation metric.
       eval_batch_size: validation users scored at once.
       seed: seed of the weights, the dropout and the data order.
+      strategy: ``tf.distribute`` strategy (``tfrec.training.distribute.STRATEGIES``);
+        ``batch_size`` is the global batch, split over the replicas.
     """
 
     max_len: int = 50
@@ -75,8 +84,10 @@ class SupervisedConfig:
     exclude_history: bool = False
     eval_batch_size: int = 512
     seed: int = 0
+    strategy: str = "default"
 
     def __post_init__(self) -> None:
+        validate_strategy_name(self.strategy, "SupervisedConfig.strategy")
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}.")
         if self.sampler not in SAMPLERS:
@@ -203,7 +214,8 @@ class NextItemModel(tf.keras.Model):
             losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
         else:
             losses = self._sampled_softmax(states, labels)
-        return tf.reduce_mean(losses)
+        # divide_no_nan: a replica's share of a distributed batch may hold no target.
+        return tf.math.divide_no_nan(tf.reduce_sum(losses), tf.cast(tf.size(losses), tf.float32))
 
     def _sampled_softmax(self, states: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
         table = self.encoder.item_embedding
@@ -253,7 +265,8 @@ def inference_scorer(encoder: SequenceEncoder) -> Any:
     """A compiled ``histories [batch, seq_len] -> logits [batch, vocab_size]`` scorer
     (dropout off), the interface of :func:`tfrec.evaluation.ranking.evaluate_ranking`."""
     return tf.function(
-        lambda histories: encoder.score_items(histories, training=False), reduce_retracing=True
+        lambda histories: encoder.score_items(histories, training=False),
+        input_signature=[tf.TensorSpec([None, None], tf.int32, name="histories")],
     )
 
 
@@ -326,7 +339,10 @@ class RankingCallback(tf.keras.callbacks.Callback):
 
 
 def build_next_item_model(
-    config: SupervisedConfig, vocab_size: int, item_counts: np.ndarray | None = None
+    config: SupervisedConfig,
+    vocab_size: int,
+    item_counts: np.ndarray | None = None,
+    strategy: tf.distribute.Strategy | None = None,
 ) -> NextItemModel:
     """Builds and compiles the model described by ``config``.
 
@@ -335,11 +351,21 @@ def build_next_item_model(
       vocab_size: number of indices including the reserved ones.
       item_counts: float ``[vocab_size]`` training counts (needed by the popularity and
         log-uniform samplers of ``loss="sampled"``).
+      strategy: the ``tf.distribute`` strategy whose scope holds the variables (None: the
+        current one). Its optimizer averages the replicas' gradients.
 
     Returns:
       A compiled :class:`NextItemModel` (Adam).
     """
+    strategy = strategy or tf.distribute.get_strategy()
     tf.keras.utils.set_random_seed(config.seed)
+    with strategy.scope():
+        return _build_next_item_model(config, vocab_size, item_counts)
+
+
+def _build_next_item_model(
+    config: SupervisedConfig, vocab_size: int, item_counts: np.ndarray | None
+) -> NextItemModel:
     encoder = SequenceEncoder(
         vocab_size,
         config.max_len,
@@ -348,6 +374,8 @@ def build_next_item_model(
         num_heads=config.num_heads,
         dropout=config.dropout,
     )
+    # Variables now, under the caller's strategy scope, not lazily inside a distributed step.
+    encoder.build(None)
     probabilities = None
     if config.loss == "sampled":
         if item_counts is None and config.sampler != "uniform":
@@ -360,7 +388,7 @@ def build_next_item_model(
         sampling_probabilities=probabilities,
         num_sampled=config.num_sampled,
     )
-    model.compile(optimizer=tf.keras.optimizers.Adam(config.learning_rate))
+    model.compile(optimizer=average_across_replicas(tf.keras.optimizers.Adam(config.learning_rate)))
     return model
 
 
@@ -372,6 +400,8 @@ def train_next_item_model(
     callbacks: Sequence[tf.keras.callbacks.Callback] = (),
     checkpoint_dir: str | Path | None = None,
     verbose: int = 0,
+    strategy: tf.distribute.Strategy | None = None,
+    backup_dir: str | Path | None = None,
 ) -> tuple[NextItemModel, tf.keras.callbacks.History]:
     """Trains the supervised next-item model with early stopping on validation NDCG@K.
 
@@ -383,10 +413,18 @@ def train_next_item_model(
       callbacks: extra Keras callbacks, run after the validation ranking.
       checkpoint_dir: if given, the best weights are saved there (``ModelCheckpoint``).
       verbose: Keras ``fit`` verbosity.
+      strategy: a ready ``tf.distribute`` strategy (None: ``config.strategy`` is created).
+      backup_dir: if given, ``tf.keras.callbacks.BackupAndRestore`` saves the weights, the
+        optimizer state and the epoch there after each epoch, and a re-run of a killed job
+        resumes from the last finished epoch.
 
     Returns:
       ``(model, history)``: the model holds the best validation weights; ``history.history``
       has ``loss`` and ``val_{hr,ndcg,mrr}@K`` per epoch.
+
+    Raises:
+      NonFiniteLossError: at the first batch whose loss is NaN/Inf (no later callback runs, so
+        the checkpoints on disk are the last good ones).
     """
     items = np.asarray(train_seqs.items)
     if items.size and items.max() >= vocab_size:
@@ -395,10 +433,16 @@ def train_next_item_model(
             "ItemVocabulary.size."
         )
     counts = np.bincount(items.astype(np.int64), minlength=vocab_size).astype(np.float64)
-    model = build_next_item_model(config, vocab_size, counts)
+    strategy = strategy or make_strategy(config.strategy)
+    check_global_batch(config.batch_size, strategy)
+    model = build_next_item_model(config, vocab_size, counts, strategy)
     dataset = sequence_dataset(train_seqs, config.max_len, config.batch_size, seed=config.seed)
+    replicas = strategy.num_replicas_in_sync
+    if replicas > 1:  # an epoch's last batch may be too small to give every replica a row
+        dataset = dataset.filter(lambda history, targets: tf.shape(history)[0] >= replicas)
     monitor = f"val_ndcg@{config.metric_k}"
     all_callbacks: list[tf.keras.callbacks.Callback] = [
+        NonFiniteLossGuard(checkpoint_dir),
         RankingCallback(
             valid,
             config.max_len,
@@ -411,6 +455,8 @@ def train_next_item_model(
             monitor=monitor, mode="max", patience=config.patience, restore_best_weights=True
         ),
     ]
+    if backup_dir is not None:
+        all_callbacks.append(tf.keras.callbacks.BackupAndRestore(str(backup_dir)))
     if checkpoint_dir is not None:
         Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
         all_callbacks.append(
