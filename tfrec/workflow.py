@@ -77,6 +77,7 @@ __all__ = [
     "reference_policies",
     "save_model_dir",
     "train_supervised",
+    "training_rows",
 ]
 
 
@@ -188,6 +189,27 @@ def train_supervised(
     )
     history = {k: [float(v) for v in values] for k, values in keras_history.history.items()}
     return SupervisedRun(model, vocabulary, train, valid, test, history, metrics)
+
+
+def training_rows(log: InteractionLog, min_length: int = 3) -> InteractionLog:
+    """The rows of ``log`` that ``leave_last_out`` keeps for training (no held-out item).
+
+    Users with at least ``min_length`` interactions lose their last two (the validation and test
+    targets); shorter users keep everything, as in :func:`tfrec.data.leave_last_out`. Train
+    log-based learners (e.g. ``tfrec.training.offline.train_from_log``) on it so that the test
+    targets stay unseen.
+
+    Args:
+      log: the full log.
+      min_length: shortest sequence that gets held-out items.
+
+    Returns:
+      A new ``InteractionLog`` of the training rows.
+    """
+    df = log.df
+    counts = df.groupby("user", sort=False)["item"].transform("size")
+    from_end = df.groupby("user", sort=False).cumcount(ascending=False)
+    return InteractionLog(df[(counts < min_length) | (from_end >= 2)], source=log.source)
 
 
 def encoder_config(encoder: SequenceEncoder) -> EncoderConfig:
