@@ -38,3 +38,14 @@ def test_scores_match_float_reference(dtype: str, atol: float) -> None:
 def test_unknown_dtype_is_rejected() -> None:
     with pytest.raises(ValueError, match="item_table_dtype"):
         ItemTable(np.zeros((3, 2), np.float32), dtype="bfloat16")
+
+
+def test_float32_table_is_a_separate_variable() -> None:
+    # The encoder gathers rows of its own table; a gathered resource variable is copied on every
+    # dense read, so the scoring table must be another variable.
+    import tensorflow as tf
+
+    source = tf.Variable(np.ones((5, 3), np.float32))
+    module = ItemTable(source, dtype="float32")
+    assert module.table is not source and not module.table.trainable
+    np.testing.assert_array_equal(module.table.numpy(), source.numpy())

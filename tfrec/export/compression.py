@@ -45,8 +45,8 @@ class ItemTable(tf.Module):
     """The catalog table used to score every item from a state, in a serving dtype.
 
     Args:
-      embeddings: the float32 item table ``[vocab_size, dim]``. A ``tf.Variable`` is used as is
-        for ``"float32"`` (no copy: the export shares the encoder's variable).
+      embeddings: the float32 item table ``[vocab_size, dim]`` (a variable or an array); the
+        module keeps its own non-trainable copy in ``dtype``.
       bias: optional float per-item output bias ``[vocab_size]`` (added to the scores).
       dtype: ``"float32"``, ``"float16"`` or ``"int8"`` (per-row scales).
       name: module name.
@@ -67,24 +67,21 @@ class ItemTable(tf.Module):
         if len(shape) != 2:
             raise ValueError(f"item table must be 2-D [vocab_size, dim], got shape {shape}.")
         self.vocab_size, self.dim = int(shape[0]), int(shape[1])
+        values = np.asarray(
+            embeddings.numpy() if isinstance(embeddings, tf.Variable) else embeddings, np.float32
+        )
+        # Always a variable of its own, never gathered: once a resource variable has been read
+        # sparsely (the encoder's input lookup is a ResourceGather), TensorFlow copies it on
+        # every dense read, i.e. the whole table on every request.
         self.scales = None
         if dtype == "float32":
-            self.table = (
-                embeddings
-                if isinstance(embeddings, tf.Variable)
-                else tf.Variable(np.asarray(embeddings, np.float32), trainable=False, name="table")
-            )
+            self.table = tf.Variable(values, trainable=False, name="table")
+        elif dtype == "float16":
+            self.table = tf.Variable(values.astype(np.float16), trainable=False, name="table")
         else:
-            values = np.asarray(
-                embeddings.numpy() if isinstance(embeddings, tf.Variable) else embeddings,
-                np.float32,
-            )
-            if dtype == "float16":
-                self.table = tf.Variable(values.astype(np.float16), trainable=False, name="table")
-            else:
-                q, scales = quantize_int8(values)
-                self.table = tf.Variable(q, trainable=False, name="table")
-                self.scales = tf.Variable(scales, trainable=False, name="scales")
+            q, scales = quantize_int8(values)
+            self.table = tf.Variable(q, trainable=False, name="table")
+            self.scales = tf.Variable(scales, trainable=False, name="scales")
         self.bias = bias
 
     def scores(self, states: tf.Tensor) -> tf.Tensor:
