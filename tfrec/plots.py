@@ -77,8 +77,8 @@ def plot_learning_curve(
         raise ValueError("the history is empty: nothing to plot (train for at least one step).")
     if returns:
         top.plot(eval_steps, returns, marker="o", label="policy")
-    for name, value in (references or {}).items():
-        top.axhline(value, linestyle="--", linewidth=1, label=name, color=None)
+    for index, (name, value) in enumerate((references or {}).items()):
+        top.axhline(value, linestyle="--", linewidth=1, label=name, color=f"C{index + 1}")
     if returns or references:
         top.legend(loc="best", fontsize="small")
     top.grid(alpha=0.3)
@@ -86,7 +86,8 @@ def plot_learning_curve(
         if len(values):
             bottom.plot(steps[: len(values)], values, label=name)
     bottom.set_xlabel(xlabel)
-    bottom.set_ylabel("loss terms")
+    bottom.set_yscale("symlog", linthresh=1.0)  # terms differ by orders of magnitude
+    bottom.set_ylabel("loss terms (symlog)")
     bottom.grid(alpha=0.3)
     if losses:
         bottom.legend(loc="best", fontsize="small")
