@@ -35,10 +35,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+# isort: off
+import tfrec  # noqa: E402,F401  (must come first: sets TF_USE_LEGACY_KERAS before TF loads)
 import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-import tfrec  # noqa: E402,F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+# isort: on
 from tfrec.agents.supervised import (  # noqa: E402
     RankingCallback,
     SupervisedConfig,
