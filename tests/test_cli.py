@@ -41,6 +41,18 @@ def test_cli_reference_is_in_sync_with_the_parser(tmp_path):
     assert (tmp_path / "cli.md").read_text(encoding="utf-8") == cli.cli_reference()
 
 
+def test_quickstart_settings_example_is_valid(tmp_path):
+    from tfrec.settings import SECTIONS, load_settings, make_config
+
+    text = (DOCS.parent / "quickstart.md").read_text(encoding="utf-8")
+    example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "run.yaml").write_text(example)
+    settings = load_settings(tmp_path / "run.yaml")
+    assert set(settings) == set(SECTIONS)
+    for section, cls in SECTIONS.items():
+        make_config(cls, settings, section)
+
+
 def _one_line_error(capsys) -> str:
     err = capsys.readouterr().err.strip()
     assert err and "\n" not in err and "Traceback" not in err, err

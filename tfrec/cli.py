@@ -351,9 +351,15 @@ def _train_supervised(args: argparse.Namespace, settings: dict, output: Path) ->
         seed=args.seed,
     )
     log = load_log(args)
+    vocabulary = None
+    if args.catalog_items:
+        from tfrec.environments import catalog_vocabulary
+
+        vocabulary = catalog_vocabulary(args.catalog_items)
     run = train_supervised(
         log,
         config,
+        vocabulary=vocabulary,
         logdir=output / "logs",
         checkpoint_dir=output / "checkpoints",
         progress=not args.quiet,
@@ -417,10 +423,11 @@ def _train_reinforce(args: argparse.Namespace, settings: dict, output: Path) -> 
             progress=progress,
         )
         env = _make_env(sim_cfg, args.env_batch_size, args.seed)
-        if vocabulary is not None and vocabulary.size != env.vocab_size:
+        if vocabulary is not None and not np.array_equal(vocabulary.ids, env.vocabulary.ids):
             raise ValueError(
-                f"--warm-start {args.warm_start} has {vocabulary.num_items} items but the simulator "
-                f"has {env.num_items}: use --items {vocabulary.num_items}."
+                f"--warm-start {args.warm_start} does not index items as the simulator catalog "
+                f"item_0..item_{env.num_items - 1}: train it with `tfrec train --algo supervised "
+                f"--catalog-items {env.num_items}` (and use the same --items here)."
             )
         vocabulary = env.vocabulary
         tf.keras.utils.set_random_seed(args.seed)
@@ -538,7 +545,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
             raise ValueError(
                 f"the model's vocabulary ({vocabulary.num_items} items) is not the simulator "
                 f"catalog item_0..item_{env.num_items - 1}: --simulator evaluates models trained "
-                "on simulated data (tfrec simulate / train --online)."
+                "on simulated data (tfrec train --online, or --algo supervised with "
+                "--catalog-items N)."
             )
         policies = {
             "model": greedy_policy(encoder, sim_cfg.slate_size, args.exclude_history),
@@ -925,6 +933,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--online", action="store_true", help="reinforce: train in the simulator")
     train.add_argument("--warm-start", metavar="DIR", help="reinforce: start from this encoder")
     train.add_argument("--epochs", type=_positive_int, help="supervised: maximum epochs")
+    train.add_argument(
+        "--catalog-items",
+        type=_positive_int,
+        metavar="N",
+        help="supervised: index items as the simulator catalog item_0..item_<N-1> (to warm-start "
+        "--online training or evaluate --simulator)",
+    )
     train.add_argument(
         "--steps", type=_positive_int, help="reinforce: gradient steps (offline) or iterations"
     )
