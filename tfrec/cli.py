@@ -66,7 +66,6 @@ class _Parser(argparse.ArgumentParser):
 def _quiet_imports() -> None:
     """Imports TF-Agents with its ``gym`` dependency's unrelated upgrade notice silenced, so that
     stderr holds only tfrec's own messages (tfrec does not use gym)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with contextlib.redirect_stderr(io.StringIO()):
         with contextlib.suppress(ImportError):
             import gym  # noqa: F401
@@ -616,7 +615,8 @@ def run_recommend(args: argparse.Namespace) -> int:
         return 0
     print(f"model {folder}, history of {len(history)} items (most recent: {history[-1]})")
     for row in rows:
-        print(f"{row['rank']:>3}  {row['score']:>9.3f}  {row['item_id']}  {row.get('title', '')}")
+        line = f"{row['rank']:>3}  {row['score']:>9.3f}  {row['item_id']}  {row.get('title', '')}"
+        print(line.rstrip())
     return 0
 
 

@@ -175,7 +175,7 @@ def train_supervised(
         )
     callbacks: list[tf.keras.callbacks.Callback] = []
     if logdir is not None:
-        callbacks.append(tf.keras.callbacks.TensorBoard(str(logdir)))
+        callbacks.append(tf.keras.callbacks.TensorBoard(str(logdir), write_graph=False))
     if progress:
         callbacks.append(EpochProgress(config.epochs))
     model, keras_history = train_next_item_model(
