@@ -81,7 +81,8 @@ class AgentConfig:
         11 steps, 512 sampled negatives): about 4.4 s per step with Adam, 0.11 s with Adagrad.
       learning_rate: optimizer learning rate.
       behavior_loss_weight: weight of β̂'s cross-entropy.
-      value_baseline: attach a value head used as baseline.
+      value_baseline: attach a value head used as baseline (off by default: a baseline biases
+        the gradient on click-only logs, see ``tfrec.agents.reinforce``).
       value_loss_weight: weight of the value head's squared error.
       entropy_regularization: weight of the entropy bonus (0 disables it).
       gradient_clipping: global gradient-norm clip (None disables it).
@@ -103,7 +104,7 @@ class AgentConfig:
     optimizer: str = "adam"
     learning_rate: float = 1e-3
     behavior_loss_weight: float = 1.0
-    value_baseline: bool = True
+    value_baseline: bool = False
     value_loss_weight: float = 0.5
     entropy_regularization: float = 0.0
     gradient_clipping: float | None = None
