@@ -3,9 +3,10 @@
 A non-finite loss means the weights are about to be (or already are) garbage. The loops stop at
 once, without writing a checkpoint, so the newest checkpoint on disk is the last good one:
 
-* offline REINFORCE (:func:`tfrec.training.offline.train_offline`): ``ReinforceAgent`` checks
-  the loss with ``tf.debugging.check_numerics`` *before* applying the gradients; the loop turns
-  that error (and any non-finite loss it reports) into :class:`NonFiniteLossError`.
+* offline REINFORCE (:func:`tfrec.training.offline.train_offline`): the loop checks the loss
+  of every step and raises :class:`NonFiniteLossError` (it also converts the
+  ``tf.debugging.check_numerics`` error ``ReinforceAgent`` raises when that check runs). The
+  in-memory weights after the error may hold the bad update: restore the checkpoint.
 * Keras ``fit`` (supervised next-item model): :class:`NonFiniteLossGuard` raises after the
   first batch whose loss is not finite (``tf.keras.callbacks.TerminateOnNaN`` would stop
   silently and let ``fit`` return as if training had ended).

@@ -91,7 +91,10 @@ def train_offline(
     @common.function
     def train_step(iterator: Any) -> Any:
         loss_info = strategy.run(agent.train, args=(next(iterator),))
-        return strategy.reduce(tf.distribute.ReduceOp.MEAN, loss_info, axis=None)
+        return tf.nest.map_structure(
+            lambda value: strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None),
+            loss_info,
+        )
 
     saved_step = None
     bar = tqdm(
@@ -192,6 +195,9 @@ def train_from_log(
     strategy = strategy or make_strategy(offline_config.strategy)
     check_global_batch(offline_config.batch_size, strategy)
     sequences = build_sequences(log, vocabulary)
+    # The global seed first: it enters the data order's seed, so a resumed run (and any run in a
+    # process that trained before) replays the same batches.
+    tf.keras.utils.set_random_seed(offline_config.seed)
     dataset = session_dataset(
         sequences,
         encoder_config.max_len,
@@ -201,7 +207,6 @@ def train_from_log(
         seed=offline_config.seed,
         session_gap=offline_config.session_gap,
     )
-    tf.keras.utils.set_random_seed(offline_config.seed)
     with strategy.scope():
         encoder = build_encoder(encoder_config, vocabulary.size)
         if warm_start is not None:
