@@ -74,3 +74,13 @@ def test_select_log_propensity_prefers_logged_values():
     np.testing.assert_allclose(
         c.select_log_propensity(logged, estimated).numpy(), [math.log(0.1), math.log(0.5)]
     )
+
+
+def test_scale_returns_divides_by_the_masked_root_mean_square_without_centring():
+    # Masked steps [1, 7]: mean square (1 + 49) / 2 = 25, root 5 -> [0.2, 1.4]; the masked 100
+    # is divided too. Centring (TF-Agents' standardisation) would make the first return negative.
+    out = c.scale_returns(tf.constant([1.0, 7.0, 100.0]), tf.constant([1.0, 1.0, 0.0]))
+    np.testing.assert_allclose(out.numpy(), [0.2, 1.4, 20.0], rtol=1e-6)
+    # Equal returns stay equal and positive (a standard deviation would be 0 here).
+    np.testing.assert_allclose(c.scale_returns(tf.constant([3.0, 3.0])).numpy(), [1.0, 1.0])
+    np.testing.assert_allclose(c.scale_returns(tf.zeros([2])).numpy(), [0.0, 0.0])

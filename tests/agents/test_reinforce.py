@@ -139,3 +139,21 @@ def test_agent_validation():
         TopKOffPolicyReinforceAgent(
             spec, no_beta, optimizer, 2, correction="none", train_step_counter=tf.Variable(0)
         )
+
+
+def test_normalized_returns_are_scaled_not_centred():
+    """Regression: the loss used TF-Agents' centred standardisation (a baseline), which on a
+    click-only log pushed π away from clicked items (greedy return below random slates)."""
+    experience, vocab = batch(with_propensity=False)
+    agent = make_agent(vocab.size, correction="none", value_head=False)
+    mask = ~experience.is_boundary().numpy()
+    returns = np.where(mask, np.arange(mask.size, dtype=np.float32).reshape(mask.shape) + 1, 0)
+    info = agent.total_loss(experience, tf.constant(returns, tf.float32), None)
+    network = agent.actor_network
+    states = tf.reshape(network.states(experience.observation), [-1, network.state_dim])
+    log_pi, _, _ = agent._log_probs(states, tf.reshape(experience.action, [-1]))
+    log_pi = log_pi.numpy().reshape(mask.shape)
+    real = returns[mask]
+    scaled = real / np.sqrt(np.mean(real**2))  # every advantage stays positive
+    expected = -np.mean(scaled * log_pi[mask])
+    assert float(info.extra.policy_gradient_loss) == pytest.approx(expected, rel=1e-4)

@@ -35,6 +35,7 @@ __all__ = [
     "discounted_returns",
     "importance_weights",
     "normalize_weights",
+    "scale_returns",
     "select_log_propensity",
     "topk_multiplier",
 ]
@@ -148,6 +149,32 @@ def normalize_weights(weights: tf.Tensor, mask: tf.Tensor | None = None) -> tf.T
     count = tf.reduce_sum(mask)
     total = tf.reduce_sum(weights * mask)
     return tf.math.divide_no_nan(weights * mask * count, total)
+
+
+def scale_returns(returns: tf.Tensor, mask: tf.Tensor | None = None) -> tf.Tensor:
+    """Divides returns by their (masked) root mean square, **without centring them**.
+
+    TF-Agents' ``normalize_returns`` standardises, ``(R - mean) / std``: subtracting the mean is a
+    baseline. A baseline leaves the policy gradient unbiased only if it is applied to every action
+    the policy could take, including the zero-return ones. A click log holds only the clicked items
+    (all ``R_t >= 0``), so the centred version pushes π away from whatever users click (see
+    :mod:`tfrec.agents.reinforce`). Dividing by ``sqrt(mean(R²))`` keeps the sign of every return
+    and only sets the step size (and, unlike the standard deviation, is not 0 for a batch of equal
+    returns).
+
+    Args:
+      returns: float ``[...]`` returns (or advantages).
+      mask: optional float/bool ``[...]``, 1 on the steps that count.
+
+    Returns:
+      float ``[...]`` ``returns / sqrt(mean_masked(returns²))`` (zeros if that mean is 0).
+    """
+    returns = tf.convert_to_tensor(returns, tf.float32)
+    mask = tf.ones_like(returns) if mask is None else tf.cast(mask, returns.dtype)
+    mean_square = tf.math.divide_no_nan(
+        tf.reduce_sum(tf.square(returns) * mask), tf.reduce_sum(mask)
+    )
+    return tf.math.divide_no_nan(returns, tf.sqrt(mean_square))
 
 
 def select_log_propensity(logged: tf.Tensor, estimated: tf.Tensor) -> tf.Tensor:
