@@ -61,7 +61,9 @@ def test_keras_guard_raises_on_the_first_nan_batch():
     x = np.ones([8, 2], np.float32)
     y = np.array([1, 1, 1, 1, np.nan, 1, 1, 1], np.float32)
     with pytest.raises(NonFiniteLossError, match="step 3"):
-        model.fit(x, y, batch_size=2, epochs=1, verbose=0, callbacks=[NonFiniteLossGuard()])
+        model.fit(
+            x, y, batch_size=2, epochs=1, shuffle=False, verbose=0, callbacks=[NonFiniteLossGuard()]
+        )
 
 
 def test_k_larger_than_the_catalog_fails_before_any_training():
