@@ -74,7 +74,10 @@ def section(args: argparse.Namespace, title: str) -> None:
 
 def positive_int(text: str) -> int:
     """argparse type: an int >= 1."""
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
