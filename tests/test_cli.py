@@ -70,7 +70,10 @@ def events(tmp_path) -> Path:
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["simulate", "--output", "x.csv", "--episodes", "zero"], "expected a positive integer, got .zero."),
+        (
+            ["simulate", "--output", "x.csv", "--episodes", "zero"],
+            "expected a positive integer, got .zero.",
+        ),
         (["simulate", "--output", "x.csv", "--episodes", "0"], "must be >= 1"),
         (["simulate", "--output", "x.txt"], "must end in .csv or .parquet"),
         (["train", "--algo", "sarsa"], "invalid choice: 'sarsa'"),
