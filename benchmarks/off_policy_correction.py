@@ -46,6 +46,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from tf_agents.utils import common  # noqa: E402
 
+from tfrec.agents.corrections import topk_multiplier  # noqa: E402
 from tfrec.agents.supervised import SupervisedConfig, train_next_item_model  # noqa: E402
 from tfrec.data import (  # noqa: E402
     ItemVocabulary,
@@ -55,6 +56,7 @@ from tfrec.data import (  # noqa: E402
     session_dataset,
 )
 from tfrec.environments import (  # noqa: E402
+    CatalogConfig,
     InterestEvolutionConfig,
     InterestEvolutionEnv,
     PopularitySoftmaxPolicy,
@@ -215,6 +217,21 @@ def heldout_ndcg(scorer: Any, heldout: Any, max_len: int) -> float:
     return float(metrics["ndcg@10"])
 
 
+def concentration(network: ActorNetwork, heldout: Any, max_len: int, k: int) -> dict[str, float]:
+    """How peaked π is on held-out histories: mean max π and mean ``λ_K / K`` of its top item.
+
+    ``λ_K(π) = K (1 - π)^(K-1)`` equals ``K`` while ``π ≪ 1/K``: when even the top item's π is
+    small, the top-K correction is the π/β correction times a constant.
+    """
+    histories = tf.constant(heldout.padded_histories(max_len))
+    probs = tf.nn.softmax(network(histories, training=False)[0].logits)
+    top = tf.reduce_max(probs, axis=-1)
+    return {
+        "mean_max_pi": float(tf.reduce_mean(top)),
+        "mean_top_item_lambda_over_k": float(tf.reduce_mean(topk_multiplier(top, k)) / k),
+    }
+
+
 def train_and_evaluate(settings: Settings, temperature: float) -> dict[str, Any]:
     """Part 2: the four learners on a biased click log, per seed."""
     env = default_env(0)
@@ -283,6 +300,9 @@ def train_and_evaluate(settings: Settings, temperature: float) -> dict[str, Any]
                     "ndcg@10": heldout_ndcg(
                         lambda h, net=network: net(h, training=False)[0].logits, heldout, max_len
                     ),
+                    "final_mean_weight": trained.history.losses["mean_weight"][-1],
+                    "final_mean_log_pi": trained.history.losses["mean_log_pi"][-1],
+                    **concentration(network, heldout, max_len, env.slate_size),
                 }
             )
             print(f"  seed {seed} {name}: {results[name][-1]}", flush=True)
@@ -311,6 +331,9 @@ def train_and_evaluate(settings: Settings, temperature: float) -> dict[str, Any]
         returns = np.array([r["return"] for r in per_seed])
         ndcgs = np.array([r["ndcg@10"] for r in per_seed])
         row = {"per_seed_return": returns.tolist(), "per_seed_ndcg@10": ndcgs.tolist()}
+        for key in ("final_mean_weight", "final_mean_log_pi", "mean_max_pi"):
+            if key in per_seed[0]:
+                row[key] = float(np.mean([r[key] for r in per_seed]))
         for key, values in (("return", returns), ("ndcg@10", ndcgs)):
             if len(values) >= 2:
                 mean, lower, upper = mean_confidence_interval(values)
@@ -408,9 +431,12 @@ def step_time(dataset: tf.data.Dataset, vocab_size: int, optimizer: str, steps: 
     encoder = build_encoder(
         EncoderConfig(max_len=20, dim=32, num_layers=1, num_heads=2), vocab_size
     )
-    agent = build_agent(AgentConfig(correction="topk"), encoder, 20)
-    if optimizer == "adagrad":
-        agent._optimizer = tf.keras.optimizers.Adagrad(0.05)  # benchmark variant
+    learning_rate = 0.05 if optimizer == "adagrad" else 1e-3
+    agent = build_agent(
+        AgentConfig(correction="topk", optimizer=optimizer, learning_rate=learning_rate),
+        encoder,
+        20,
+    )
     train = common.function(agent.train)
     batches = list(dataset.repeat().take(steps + 2))
     for batch in batches[:2]:  # tracing + creation of the optimizer slots
@@ -441,6 +467,73 @@ def step_times(settings: Settings) -> dict[str, float]:
     return out
 
 
+# --------------------------------------------------------- part 5: a peaked policy (small catalog)
+
+
+def peaked_catalog(settings: Settings, num_items: int = 50) -> dict[str, Any]:
+    """Part 5: (c) vs (d) where π can concentrate: a ``num_items`` catalog, same learners.
+
+    On 1,000 items π stays near uniform, so ``λ_K ≈ K`` and (d) is (c) up to a constant; here the
+    top item's π can approach ``1/K`` and the multiplier differs from item to item.
+    """
+    config = InterestEvolutionConfig(catalog=CatalogConfig(num_items=num_items))
+    env = InterestEvolutionEnv(config, batch_size=BATCH, seed=0)
+    eval_env = InterestEvolutionEnv(config, batch_size=BATCH, seed=1000)
+    popularity = env.item_popularity()
+    logged = generate_logged_data(env, settings.log_episodes, popularity=popularity, seed=11)
+    heldout_log = generate_logged_data(env, 300, popularity=popularity, seed=12)
+    _, _, heldout = leave_last_out(build_sequences(heldout_log.log, env.vocabulary), min_length=3)
+    enc = settings.encoder
+    rows: dict[str, list[dict[str, float]]] = {"importance": [], "topk": []}
+    for seed in range(min(settings.seeds, 3)):
+        for correction in rows:
+            tf.keras.utils.set_random_seed(seed)
+            trained = train_from_log(
+                logged.log,
+                AgentConfig(slate_size=env.slate_size, correction=correction),
+                enc,
+                OfflineConfig(
+                    max_steps=20,
+                    batch_size=32,
+                    num_train_steps=settings.offline_steps,
+                    seed=seed,
+                    progress=False,
+                ),
+                vocabulary=env.vocabulary,
+            )
+            rollout = evaluate_policy(
+                eval_env, trained.agent.policy, settings.eval_episodes, seed=100 + seed
+            )
+            rows[correction].append(
+                {
+                    "return": rollout.mean_return,
+                    **concentration(
+                        trained.agent.actor_network, heldout, enc.max_len, env.slate_size
+                    ),
+                }
+            )
+            print(f"  peaked seed {seed} {correction}: {rows[correction][-1]}", flush=True)
+    references = {
+        "random": random_slate_policy(eval_env.time_step_spec(), eval_env.action_spec(), seed=5),
+        "oracle-myopic": oracle_myopic_policy(eval_env),
+    }
+    out: dict[str, Any] = {"num_items": num_items, "log_clicks": len(logged.log)}
+    for correction, per_seed in rows.items():
+        returns = np.array([r["return"] for r in per_seed])
+        row = {"per_seed_return": returns.tolist()}
+        if len(returns) >= 2:
+            mean, lower, upper = mean_confidence_interval(returns)
+        else:
+            mean = lower = upper = float(returns[0])
+        row.update({"return": mean, "return_lower": lower, "return_upper": upper})
+        for key in ("mean_max_pi", "mean_top_item_lambda_over_k"):
+            row[key] = float(np.mean([r[key] for r in per_seed]))
+        out[correction] = row
+    for name, policy in references.items():
+        out[name] = evaluate_policy(eval_env, policy, settings.eval_episodes, seed=99).mean_return
+    return out
+
+
 # --------------------------------------------------------------------------------- report
 
 
@@ -454,6 +547,22 @@ def print_tables(report: dict[str, Any]) -> None:
         _print_online(report["online"])
     if "step_time" in report:
         _print_step_time(report["step_time"])
+    if "peaked" in report:
+        _print_peaked(report["peaked"])
+
+
+def _print_peaked(part: dict[str, Any]) -> None:
+    print(f"\n== 5. Peaked policy: (c) vs (d) on a {part['num_items']}-item catalog ==")
+    print(
+        f"{'correction':12} {'return (95% CI over seeds)':>30} {'mean max pi':>12} {'lambda/K':>9}"
+    )
+    for name in ("importance", "topk"):
+        r = part[name]
+        print(
+            f"{name:12} {r['return']:10.2f} [{r['return_lower']:6.2f}, {r['return_upper']:6.2f}]"
+            f"{'':8} {r['mean_max_pi']:12.3f} {r['mean_top_item_lambda_over_k']:9.3f}"
+        )
+    print(f"random {part['random']:.2f}, oracle-myopic {part['oracle-myopic']:.2f}")
 
 
 def _print_estimators(rows: list[dict[str, Any]]) -> None:
@@ -477,12 +586,16 @@ def _print_learners(part: dict[str, Any]) -> None:
         f"{part['behavior_temperature']}; {part['log_episodes']} episodes, "
         f"{part['log_clicks']} clicks) =="
     )
-    print(f"{'policy':32} {'return (mean ± 95% CI over seeds)':>34} {'NDCG@10 held-out':>18}")
+    print(
+        f"{'policy':32} {'return (mean ± 95% CI over seeds)':>34} {'NDCG@10 held-out':>18}"
+        f" {'max pi':>7}"
+    )
     for name, r in part["learners"].items():
         half = (r["return_upper"] - r["return_lower"]) / 2
+        max_pi = f"{r['mean_max_pi']:7.4f}" if "mean_max_pi" in r else ""
         print(
             f"{name:32} {r['return']:14.2f} ± {half:5.2f} [{r['return_lower']:6.2f}, "
-            f"{r['return_upper']:6.2f}] {r['ndcg@10']:18.4f}"
+            f"{r['return_upper']:6.2f}] {r['ndcg@10']:18.4f} {max_pi}"
         )
     for name, r in part["references"].items():
         half = (r["upper"] - r["lower"]) / 2
@@ -518,6 +631,9 @@ def main() -> None:
         "--offline-steps", type=int, default=None, help="gradient steps per REINFORCE learner"
     )
     parser.add_argument(
+        "--online-iterations", type=int, default=None, help="online collect/train iterations"
+    )
+    parser.add_argument(
         "--behavior-temperature",
         type=float,
         default=0.5,
@@ -533,7 +649,7 @@ def main() -> None:
         "--skip",
         nargs="*",
         default=(),
-        choices=("ope", "learners", "online", "timing"),
+        choices=("ope", "learners", "online", "timing", "peaked"),
         help="parts not to run",
     )
     args = parser.parse_args()
@@ -542,6 +658,8 @@ def main() -> None:
         settings = dataclasses.replace(settings, seeds=args.seeds)
     if args.offline_steps is not None:
         settings = dataclasses.replace(settings, offline_steps=args.offline_steps)
+    if args.online_iterations is not None:
+        settings = dataclasses.replace(settings, online_iterations=args.online_iterations)
     start = time.perf_counter()
     report: dict[str, Any] = {
         "benchmark": "off_policy_correction",
@@ -560,6 +678,7 @@ def main() -> None:
         ("learners", "learners", lambda: train_and_evaluate(settings, args.behavior_temperature)),
         ("online", "online", lambda: online_curve(settings, args.plot)),
         ("timing", "step_time", lambda: step_times(settings)),
+        ("peaked", "peaked", lambda: peaked_catalog(settings)),
     )
     for flag, key, run in parts:
         if flag in args.skip:
