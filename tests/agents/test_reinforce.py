@@ -157,3 +157,28 @@ def test_normalized_returns_are_scaled_not_centred():
     scaled = real / np.sqrt(np.mean(real**2))  # every advantage stays positive
     expected = -np.mean(scaled * log_pi[mask])
     assert float(info.extra.policy_gradient_loss) == pytest.approx(expected, rel=1e-4)
+
+
+def test_uncorrected_loss_matches_plain_tf_agents_reinforce():
+    """Sanity check against ``tf_agents.agents.ReinforceAgent`` on the same batch and network.
+
+    TF-Agents sums ``-log π · R`` over the valid steps and divides by the number of episodes;
+    this agent averages over the real steps, so the two differ by ``#real steps / #episodes``.
+    """
+    from tf_agents.agents.reinforce import reinforce_agent
+
+    experience, vocab = batch(with_propensity=False)
+    agent = make_agent(vocab.size, correction="none", value_head=False, normalize_returns=False)
+    plain = reinforce_agent.ReinforceAgent(
+        specs.time_step_spec(L, vocab.size),
+        agent.training_data_spec.action,
+        agent.actor_network,
+        tf.keras.optimizers.Adam(1e-2),
+        normalize_returns=False,
+    )
+    returns = tf.where(experience.is_boundary(), 0.0, experience.reward + 1.0)
+    ours = float(agent.total_loss(experience, returns, None).extra.policy_gradient_loss)
+    theirs = float(plain.total_loss(experience, returns, None).extra.policy_gradient_loss)
+    num_real = float(np.sum(~experience.is_boundary().numpy()))
+    num_episodes = float(np.sum(experience.is_last().numpy() & ~experience.is_boundary().numpy()))
+    assert ours * num_real / num_episodes == pytest.approx(theirs, rel=1e-4)
