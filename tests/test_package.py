@@ -20,9 +20,13 @@ def test_import_sets_legacy_keras():
     assert tfrec.__version__
 
 
-def test_import_after_keras3_tensorflow_fails_clearly():
+@pytest.mark.parametrize(
+    "env_line",
+    ["os.environ['TF_USE_LEGACY_KERAS']='0'", "os.environ.pop('TF_USE_LEGACY_KERAS', None)"],
+)
+def test_import_after_keras3_tensorflow_fails_clearly(env_line):
     code = (
-        "import os; os.environ['TF_USE_LEGACY_KERAS']='0'\n"
+        f"import os; {env_line}\n"
         "import tensorflow as tf\n"
         "try:\n"
         "    import tfrec\n"

@@ -14,14 +14,16 @@ import importlib
 import os
 import sys
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+# Checked *before* setting the variable: once TensorFlow is imported without it, modules that
+# touch ``tf.keras`` may get Keras 3 even if the variable is set afterwards.
 if "tensorflow" in sys.modules and os.environ.get("TF_USE_LEGACY_KERAS") != "1":
     raise ImportError(
-        "tfrec needs Keras 2 (tf_keras), but TensorFlow was imported with TF_USE_LEGACY_KERAS "
-        "unset. Set TF_USE_LEGACY_KERAS=1 in the environment, or import tfrec before tensorflow."
+        "tfrec needs Keras 2 (tf_keras), but TensorFlow was imported before tfrec without "
+        "TF_USE_LEGACY_KERAS=1. Import tfrec before tensorflow, or set TF_USE_LEGACY_KERAS=1 in "
+        "the environment (`export TF_USE_LEGACY_KERAS=1`)."
     )
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import tensorflow as tf  # noqa: E402
 
@@ -48,12 +50,16 @@ _SUBPACKAGES = (
     "encoders",
     "environments",
     "evaluation",
+    "explain",
     "export",
     "layers",
     "networks",
+    "plots",
     "policies",
+    "settings",
     "specs",
     "training",
+    "workflow",
 )
 
 __all__ = ["__version__", *_SUBPACKAGES]

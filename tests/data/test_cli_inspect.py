@@ -1,14 +1,14 @@
-"""`tfrec demo` prints a summary; user mistakes give one error line and exit status 2."""
+"""`tfrec inspect` prints a data summary; user mistakes give one error line and exit status 2."""
 
 from __future__ import annotations
 
 from tfrec import cli
 
 
-def test_demo_prints_summary(capsys):
+def test_inspect_prints_summary(capsys):
     status = cli.main(
         [
-            "demo",
+            "inspect",
             "--users",
             "40",
             "--items",
@@ -28,21 +28,21 @@ def test_demo_prints_summary(capsys):
     assert "session batch    observation [8, 11, 5]" in out
 
 
-def test_demo_on_a_csv_log(tmp_path, capsys):
+def test_inspect_on_a_csv_log(tmp_path, capsys):
     path = tmp_path / "events.csv"
     rows = [f"u{u},i{(u + k) % 5},{k}" for u in range(4) for k in range(4)]
     path.write_text("uid,item,timestamp\n" + "\n".join(rows) + "\n")
-    status = cli.main(["demo", "--log", str(path), "--user-col", "uid", "--batch-size", "4"])
+    status = cli.main(["inspect", "--log", str(path), "--user-col", "uid", "--batch-size", "4"])
     out = capsys.readouterr().out
     assert status == 0 and "interactions 16" in out and "test         4 users" in out
 
 
 def test_user_errors_are_one_line(tmp_path, capsys):
-    assert cli.main(["demo", "--log", str(tmp_path / "missing.csv")]) == 2
+    assert cli.main(["inspect", "--log", str(tmp_path / "missing.csv")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("tfrec: error: interaction log file not found")
     assert "\n" not in err and "Traceback" not in err
     path = tmp_path / "events.csv"
     path.write_text("user,item,timestamp\nu,i,1\n")
-    assert cli.main(["demo", "--log", str(path), "--user-col", "uid"]) == 2
+    assert cli.main(["inspect", "--log", str(path), "--user-col", "uid"]) == 2
     assert "'uid' is missing" in capsys.readouterr().err
