@@ -1,1 +1,49 @@
-"""Placeholder: filled by its issue."""
+"""Training: frozen config dataclasses, ``build_*`` factories, offline (logs) and online
+(simulator) loops, checkpoints, tf.distribute strategies, resume and NaN guards."""
+
+from tfrec.training.builders import build_agent, build_encoder, make_optimizer, warm_start_encoder
+from tfrec.training.checkpoints import make_checkpoint_manager, restore_latest
+from tfrec.training.config import (
+    OPTIMIZERS,
+    AgentConfig,
+    EncoderConfig,
+    OfflineConfig,
+    OnlineConfig,
+)
+from tfrec.training.distribute import make_strategy, read_tf_config, validate_strategy_name
+from tfrec.training.guards import NonFiniteLossError, NonFiniteLossGuard, check_finite_loss
+from tfrec.training.history import TrainingHistory
+from tfrec.training.offline import OfflineResult, train_from_log, train_offline
+from tfrec.training.online import ClickCollector, EpisodeBuffer, evaluate_return, train_online
+from tfrec.training.resume import CorruptCheckpointWarning, restore_newest_valid, verify_checkpoint
+
+__all__ = [
+    "OPTIMIZERS",
+    "AgentConfig",
+    "ClickCollector",
+    "CorruptCheckpointWarning",
+    "EncoderConfig",
+    "EpisodeBuffer",
+    "NonFiniteLossError",
+    "NonFiniteLossGuard",
+    "OfflineConfig",
+    "OfflineResult",
+    "OnlineConfig",
+    "TrainingHistory",
+    "build_agent",
+    "build_encoder",
+    "check_finite_loss",
+    "evaluate_return",
+    "make_checkpoint_manager",
+    "make_optimizer",
+    "make_strategy",
+    "read_tf_config",
+    "restore_latest",
+    "restore_newest_valid",
+    "train_from_log",
+    "train_offline",
+    "train_online",
+    "validate_strategy_name",
+    "warm_start_encoder",
+    "verify_checkpoint",
+]
