@@ -24,6 +24,7 @@ from tfrec.cli.common import (
     positive_int,
     simulator_config,
 )
+from tfrec.training.distribute import STRATEGIES
 
 
 def _encoder_overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -55,6 +56,7 @@ def _train_supervised(args: argparse.Namespace, settings: dict, output: Path) ->
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         seed=args.seed,
+        strategy=args.strategy,
     )
     log = load_log(args)
     vocabulary = None
@@ -161,6 +163,7 @@ def _train_reinforce(args: argparse.Namespace, settings: dict, output: Path) -> 
             batch_size=args.batch_size,
             seed=args.seed,
             progress=progress,
+            strategy=args.strategy,
         )
         result = train_from_log(
             load_log(args),
@@ -247,6 +250,12 @@ def register(commands: Any) -> None:
     train.add_argument("--slate-size", type=positive_int, help="reinforce: K")
     train.add_argument(
         "--correction", choices=("none", "importance", "topk"), help="reinforce: off-policy fix"
+    )
+    train.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        help="tf.distribute strategy for offline training (multi_worker_mirrored reads the "
+        "cluster from TF_CONFIG); default: default",
     )
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     add_model_flags(train)
