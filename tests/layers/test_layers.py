@@ -27,6 +27,25 @@ def test_item_embedding_lookup_and_tied_logits() -> None:
     np.testing.assert_allclose(raw, [[0.0, 36.0, 1.0, 6.0]])
 
 
+def test_item_embedding_reads_the_table_densely_once_per_call() -> None:
+    """Lookups gather from one dense read of the table, never from the variable (a sparse
+    ``ResourceGather`` would put it in copy-on-read mode: every later full read would copy it);
+    outputs are unchanged (hand-computed)."""
+    table = np.array([[0.0, 0.0], [9.0, 9.0], [1.0, 0.0], [0.0, 2.0]], np.float32)
+    layer = ItemEmbedding(4, 2, embeddings_initializer=tf.keras.initializers.Constant(table))
+    layer.build(None)
+    ids = tf.TensorSpec([None, 2], tf.int32)
+    states = tf.TensorSpec([None, 2], tf.float32)
+    both = tf.function(lambda i, s: (layer(i), layer.logits(s, mask_reserved=False)))
+    graph = both.get_concrete_function(ids, states).graph
+    op_types = [op.type for op in graph.get_operations()]
+    assert "ResourceGather" not in op_types
+    assert op_types.count("ReadVariableOp") == 2  # one dense read per call, no more
+    lookup, logits = both(tf.constant([[3, 2]]), tf.constant([[1.0, 3.0]]))
+    np.testing.assert_allclose(lookup.numpy(), [[[0.0, 2.0], [1.0, 0.0]]])
+    np.testing.assert_allclose(logits.numpy(), [[0.0, 36.0, 1.0, 6.0]])
+
+
 def test_item_embedding_output_bias_and_bad_args() -> None:
     layer = ItemEmbedding(3, 2, use_output_bias=True)
     layer.build(None)

@@ -28,7 +28,7 @@ import tensorflow as tf
 from tfrec.data import EvalSet, Sequences, sequence_dataset
 from tfrec.encoders import SequenceEncoder
 from tfrec.evaluation.ranking import evaluate_ranking
-from tfrec.specs import FIRST_ITEM_INDEX, NUM_RESERVED, PAD_INDEX
+from tfrec.specs import FIRST_ITEM_INDEX, NUM_RESERVED
 from tfrec.training.distribute import (
     average_across_replicas,
     check_global_batch,
@@ -205,17 +205,35 @@ class NextItemModel(tf.keras.Model):
         """
         states = self.encoder.sequence_states(history, training=training)  # [B, L, dim]
         targets = tf.cast(targets, tf.int32)
-        real = tf.not_equal(targets, PAD_INDEX)
+        real = targets >= FIRST_ITEM_INDEX  # padding and OOV positions have no target
         states = tf.boolean_mask(states, real)  # [N, dim]
         labels = tf.boolean_mask(targets, real)  # [N]
-        table = self.encoder.item_embedding
         if self.loss_type == "full":
-            logits = table.logits(states)  # [N, vocab_size], reserved masked
-            losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
+            losses = self._full_softmax(states, labels)
         else:
             losses = self._sampled_softmax(states, labels)
         # divide_no_nan: a replica's share of a distributed batch may hold no target.
         return tf.math.divide_no_nan(tf.reduce_sum(losses), tf.cast(tf.size(losses), tf.float32))
+
+    def _full_softmax(self, states: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+        """Cross-entropy over the real items only: the same values as masking the reserved
+        logits with ``dtype.min`` (their probability is 0 either way), without a masking pass
+        over the ``[N, vocab_size]`` logits (this matmul and softmax dominate a training step).
+
+        Args:
+          states: float ``[N, dim]``.
+          labels: int32 ``[N]`` real item indices (``>= FIRST_ITEM_INDEX``).
+
+        Returns:
+          float32 ``[N]`` losses.
+        """
+        table = self.encoder.item_embedding
+        logits = tf.linalg.matmul(
+            states, table.table()[FIRST_ITEM_INDEX:], transpose_b=True
+        )  # [N, vocab_size - 2]
+        if table.output_bias is not None:
+            logits += table.output_bias[FIRST_ITEM_INDEX:]
+        return tf.nn.sparse_softmax_cross_entropy_with_logits(labels - FIRST_ITEM_INDEX, logits)
 
     def _sampled_softmax(self, states: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
         table = self.encoder.item_embedding
@@ -259,6 +277,33 @@ class NextItemModel(tf.keras.Model):
         history, targets = data
         self.loss_tracker.update_state(self.next_item_loss(history, targets, training=False))
         return {"loss": self.loss_tracker.result()}
+
+
+def full_batches(dataset: tf.data.Dataset, batch_size: int) -> tf.data.Dataset:
+    """Pads every ``(history, targets)`` batch to ``batch_size`` rows of padding (no target).
+
+    An epoch's last, smaller batch would make Keras trace the training step a second time (a
+    new input shape; seconds of a short training budget) and could leave a replica of a
+    distributed step without rows. Padded rows have no target, so the loss, a mean over the
+    real targets, is unchanged.
+
+    Args:
+      dataset: batches of int ``(history [B, L], targets [B, L])`` with ``B <= batch_size``.
+      batch_size: rows of every output batch.
+
+    Returns:
+      The same batches with static shape ``[batch_size, L]``.
+    """
+
+    def pad(history: tf.Tensor, targets: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        missing = [[0, batch_size - tf.shape(history)[0]], [0, 0]]
+        seq_len = history.shape[1]
+        return (
+            tf.ensure_shape(tf.pad(history, missing), [batch_size, seq_len]),
+            tf.ensure_shape(tf.pad(targets, missing), [batch_size, seq_len]),
+        )
+
+    return dataset.map(pad)
 
 
 def inference_scorer(encoder: SequenceEncoder) -> Any:
@@ -436,10 +481,10 @@ def train_next_item_model(
     strategy = strategy or make_strategy(config.strategy)
     check_global_batch(config.batch_size, strategy)
     model = build_next_item_model(config, vocab_size, counts, strategy)
-    dataset = sequence_dataset(train_seqs, config.max_len, config.batch_size, seed=config.seed)
-    replicas = strategy.num_replicas_in_sync
-    if replicas > 1:  # an epoch's last batch may be too small to give every replica a row
-        dataset = dataset.filter(lambda history, targets: tf.shape(history)[0] >= replicas)
+    dataset = full_batches(
+        sequence_dataset(train_seqs, config.max_len, config.batch_size, seed=config.seed),
+        config.batch_size,
+    )
     monitor = f"val_ndcg@{config.metric_k}"
     all_callbacks: list[tf.keras.callbacks.Callback] = [
         NonFiniteLossGuard(checkpoint_dir),

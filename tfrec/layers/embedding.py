@@ -93,7 +93,18 @@ class ItemEmbedding(tf.keras.layers.Layer):
         Returns:
           float tensor ``[..., dim]``.
         """
-        return tf.gather(self.embeddings, tf.cast(ids, tf.int32))
+        return tf.gather(self.table(), tf.cast(ids, tf.int32))
+
+    def table(self) -> tf.Tensor:
+        """The table read once as a dense tensor ``[vocab_size, dim]``.
+
+        Lookups and scores gather / multiply from this tensor rather than from the variable: a
+        sparse read of the variable itself (``ResourceGather``) switches it to TensorFlow's
+        copy-on-read mode, in which every later full read copies the whole table.
+        """
+        if not self.built:
+            self.build(None)
+        return tf.convert_to_tensor(self.embeddings)
 
     def logits(self, states: tf.Tensor, mask_reserved: bool = True) -> tf.Tensor:
         """Scores every item of the catalog with the tied table: ``states @ embeddings^T (+ b)``.
@@ -105,17 +116,14 @@ class ItemEmbedding(tf.keras.layers.Layer):
         Returns:
           float tensor ``[..., vocab_size]``.
         """
-        if not self.built:
-            self.build(None)
-        states = tf.convert_to_tensor(states, dtype=self.embeddings.dtype)
+        table = self.table()
+        states = tf.convert_to_tensor(states, dtype=table.dtype)
         if states.shape.rank is not None and states.shape[-1] not in (None, self.dim):
             raise ValueError(
                 f"states must have last dimension {self.dim} (the embedding size), "
                 f"got shape {states.shape}."
             )
-        logits = tf.linalg.matmul(
-            tf.reshape(states, [-1, self.dim]), self.embeddings, transpose_b=True
-        )
+        logits = tf.linalg.matmul(tf.reshape(states, [-1, self.dim]), table, transpose_b=True)
         logits = tf.reshape(logits, tf.concat([tf.shape(states)[:-1], [self.vocab_size]], 0))
         if self.output_bias is not None:
             logits += self.output_bias
