@@ -390,6 +390,7 @@ def online_curve(settings: Settings, plot: Path | None) -> dict[str, Any]:
         512,
         seed=99,
     )
+    myopic = evaluate_policy(eval_env, oracle_myopic_policy(eval_env), 512, seed=99)
     steps = [int(s) for s in history.eval_steps]
     returns = [float(r) for r in history.eval_returns]
     if plot is not None:
@@ -401,6 +402,7 @@ def online_curve(settings: Settings, plot: Path | None) -> dict[str, Any]:
         fig, ax = plt.subplots(figsize=(6.4, 4.0))
         ax.plot(steps, returns, marker="o", label="REINFORCE top-K (online, greedy eval)")
         ax.axhline(reference.mean_return, color="green", ls="--", label="far-sighted reference")
+        ax.axhline(myopic.mean_return, color="orange", ls="-.", label="oracle-myopic")
         ax.axhline(random_ref.mean_return, color="gray", ls=":", label="random slates")
         ax.set_xlabel("training steps")
         ax.set_ylabel("mean episode return (engagement minutes)")
@@ -417,7 +419,9 @@ def online_curve(settings: Settings, plot: Path | None) -> dict[str, Any]:
         "best_return": max(returns),
         "far_sighted_return": reference.mean_return,
         "random_return": random_ref.mean_return,
+        "oracle_myopic_return": myopic.mean_return,
         "final_fraction_of_reference": returns[-1] / reference.mean_return,
+        "final_fraction_of_oracle_myopic": returns[-1] / myopic.mean_return,
         "seconds": seconds,
     }
 
@@ -607,9 +611,11 @@ def _print_online(curve: dict[str, Any]) -> None:
     print("  steps:   " + " ".join(f"{s:7d}" for s in curve["steps"]))
     print("  return:  " + " ".join(f"{r:7.2f}" for r in curve["returns"]))
     print(
-        f"  far-sighted reference {curve['far_sighted_return']:.2f}, random "
-        f"{curve['random_return']:.2f}; final = {curve['final_fraction_of_reference']:.1%} of the "
-        f"reference ({curve['seconds']:.0f} s of training)"
+        f"  far-sighted reference {curve['far_sighted_return']:.2f}, oracle-myopic "
+        f"{curve['oracle_myopic_return']:.2f}, random {curve['random_return']:.2f}; final = "
+        f"{curve['final_fraction_of_reference']:.1%} of the far-sighted reference, "
+        f"{curve['final_fraction_of_oracle_myopic']:.1%} of the oracle-myopic "
+        f"({curve['seconds']:.0f} s of training)"
     )
 
 
