@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/off_policy_correction.py [--quick] [--seeds 5] [--plot PATH]
 
-Four parts, all on the default ``InterestEvolutionEnv`` (1,000 items, slates of K = 5):
+Five parts, on the default ``InterestEvolutionEnv`` (1,000 items, slates of K = 5) except part 5:
 
 1. **Off-policy estimators vs truth.** An impression log of the popularity-softmax behaviour
    policy; for several target policies (slates of i.i.d. draws from another item distribution)
@@ -23,6 +23,9 @@ Four parts, all on the default ``InterestEvolutionEnv`` (1,000 items, slates of 
 4. **Step time at scale.** One training step of the agent (sampled softmax above 100k items) at
    a 10k-item and a 1M-item catalog (median of timed steps after warm-up), with the default
    Adam optimizer and with Adagrad (whose sparse update touches only the rows in the batch).
+5. **A peaked policy.** (c) and (d) again on a 50-item catalog, where π can concentrate and the
+   top-K multiplier ``λ_K = K (1 - π)^(K-1)`` differs from ``K``: return, mean max π and
+   ``λ_K / K`` of π's top item.
 
 The machine may be shared: the load average is printed. The very last line is one JSON object
 with every figure of the tables.
