@@ -126,6 +126,8 @@ class TopKOffPolicyReinforceAgent(reinforce_agent.ReinforceAgent):
       num_sampled: negatives per training batch in sampled-softmax mode.
       sampler: ``"log_uniform"`` or ``"unigram"`` proposal of the negatives.
       item_frequencies: ``[vocab_size]`` counts, needed by ``sampler="unigram"``.
+      sampling_seed: seed of the ``tf.random.Generator`` that draws the sampled-softmax negatives;
+        its state is tracked by the agent, so a checkpoint restores it.
       debug_summaries: forwarded to ``ReinforceAgent``.
       summarize_grads_and_vars: forwarded to ``ReinforceAgent``.
       train_step_counter: an int64 ``tf.Variable`` (created when None).
@@ -157,6 +159,7 @@ class TopKOffPolicyReinforceAgent(reinforce_agent.ReinforceAgent):
         num_sampled: int = 1024,
         sampler: str = "log_uniform",
         item_frequencies: Any = None,
+        sampling_seed: int = 0,
         debug_summaries: bool = False,
         summarize_grads_and_vars: bool = False,
         train_step_counter: tf.Variable | None = None,
@@ -226,6 +229,7 @@ class TopKOffPolicyReinforceAgent(reinforce_agent.ReinforceAgent):
         self._num_sampled = int(num_sampled)
         self._sampler = sampler
         self._item_frequencies = item_frequencies
+        self._sampling_generator = tf.random.Generator.from_seed(sampling_seed)
 
         # Slate policies replace the item-level ActorPolicy/GreedyPolicy the parent built; the
         # training data (item actions + logged propensity) differs from what they collect.
@@ -300,6 +304,7 @@ class TopKOffPolicyReinforceAgent(reinforce_agent.ReinforceAgent):
                 num_sampled=self._num_sampled,
                 sampler=self._sampler,
                 item_frequencies=self._item_frequencies,
+                generator=self._sampling_generator,
             )
             pi_logits = sampled_logits(
                 network.item_embeddings,

@@ -32,6 +32,7 @@ from tfrec.training.distribute import (
 )
 from tfrec.training.guards import NonFiniteLossError, check_finite_loss, is_non_finite_error
 from tfrec.training.history import TrainingHistory
+from tfrec.training.resume import random_generators
 from tfrec.training.summaries import report_losses
 
 __all__ = ["OfflineResult", "train_from_log", "train_offline"]
@@ -173,8 +174,8 @@ def train_from_log(
       logdir: TensorBoard folder.
       checkpoint_dir: checkpoint folder. With ``offline_config.resume`` (the default) a run
         whose folder already holds checkpoints continues from the newest intact one (weights,
-        optimizer state, step counter, data position), so re-running a killed command finishes
-        the job.
+        optimizer state, step counter, data position, dropout and sampled-softmax RNG state), so
+        re-running a killed command finishes the job.
       strategy: a ready ``tf.distribute`` strategy; None creates ``offline_config.strategy``
         (:func:`tfrec.training.distribute.make_strategy`).
 
@@ -196,7 +197,11 @@ def train_from_log(
     check_global_batch(offline_config.batch_size, strategy)
     sequences = build_sequences(log, vocabulary)
     # The global seed first: it enters the data order's seed, so a resumed run (and any run in a
-    # process that trained before) replays the same batches.
+    # process that trained before) replays the same batches. Keras' tf.random.Generator-backed
+    # RNG makes every Dropout layer hold its generator state in a variable, which the checkpoint
+    # saves with the weights: a resumed run draws the same dropout masks as an uninterrupted one
+    # (the sampled-softmax negatives come from the agent's own tracked generator).
+    tf.keras.backend.experimental.enable_tf_random_generator()
     tf.keras.utils.set_random_seed(offline_config.seed)
     dataset = session_dataset(
         sequences,
@@ -220,10 +225,13 @@ def train_from_log(
         )
     manager = None
     if checkpoint_dir is not None:
-        manager = make_checkpoint_manager(worker_directory(checkpoint_dir, strategy), agent)
+        rng = random_generators(agent)  # dropout masks; the agent tracks its own sampler
+        manager = make_checkpoint_manager(
+            worker_directory(checkpoint_dir, strategy), agent, rng=rng
+        )
         if offline_config.resume:
             # Every worker restores the chief's newest intact checkpoint.
-            restore_latest(make_checkpoint_manager(checkpoint_dir, agent))
+            restore_latest(make_checkpoint_manager(checkpoint_dir, agent, rng=rng))
     history = train_offline(agent, dataset, offline_config, logdir, manager, strategy)
     if checkpoint_dir is not None and not is_chief(strategy):
         shutil.rmtree(worker_directory(checkpoint_dir, strategy), ignore_errors=True)

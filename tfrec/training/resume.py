@@ -8,9 +8,12 @@ which checks TensorFlow's per-tensor CRC32C checksums, and :func:`restore_newest
 back to the previous checkpoint with a :class:`CorruptCheckpointWarning`.
 
 What a resumed offline run gets back (see ``tfrec.training.offline``): the weights, the
-optimizer state (slots, iteration count), the agent's ``train_step_counter``, and the data
+optimizer state (slots, iteration count), the agent's ``train_step_counter``, the data
 position, which is a function of the step since the input pipeline is a seeded, deterministic
-sequence of batches (it is skipped forward by the restored step count).
+sequence of batches (it is skipped forward by the restored step count), and the random state:
+the agent's sampled-softmax generator (an attribute of the agent) and the generators of the
+dropout layers, which Keras keeps out of checkpoints on purpose and :func:`random_generators`
+hands to the checkpoint explicitly.
 """
 
 from __future__ import annotations
@@ -20,7 +23,12 @@ from pathlib import Path
 
 import tensorflow as tf
 
-__all__ = ["CorruptCheckpointWarning", "restore_newest_valid", "verify_checkpoint"]
+__all__ = [
+    "CorruptCheckpointWarning",
+    "random_generators",
+    "restore_newest_valid",
+    "verify_checkpoint",
+]
 
 
 class CorruptCheckpointWarning(RuntimeWarning):
@@ -89,3 +97,32 @@ def restore_newest_valid(manager: tf.train.CheckpointManager) -> str | None:
             "the directory (or pass another one) to train from scratch."
         )
     return None
+
+
+def random_generators(module: tf.Module) -> dict[str, tf.random.Generator]:
+    """The ``tf.random.Generator`` of every random Keras layer (Dropout ...) under ``module``.
+
+    With ``tf.keras.backend.experimental.enable_tf_random_generator()`` on before the layers are
+    created, each ``Dropout`` draws its masks from a ``tf.random.Generator`` whose state is a
+    variable. Keras leaves these out of ``layer.weights`` and checkpoints (for backward
+    compatibility); pass this dict to ``tf.train.Checkpoint`` (e.g. as
+    ``make_checkpoint_manager(..., rng=random_generators(agent))``) so that a resumed run draws
+    the same masks as an uninterrupted one.
+
+    Args:
+      module: a built model, network or agent (its layers must have been built).
+
+    Returns:
+      ``{"layer_<i>": generator}`` in the deterministic order of ``module.submodules`` (not
+      keyed by layer name: Keras numbers names per process, ``dropout_3`` vs ``dropout_7``); empty when the layers use Keras' legacy stateful RNG (no state to save).
+    """
+    generators = {}
+    for layer in module.submodules:
+        source = getattr(layer, "_random_generator", None)
+        if not isinstance(layer, tf.keras.layers.Layer) or source is None:
+            continue
+        source._maybe_init()  # noqa: SLF001 (what Layer.build does; idempotent)
+        generator = getattr(source, "_generator", None)
+        if isinstance(generator, tf.random.Generator):
+            generators[f"layer_{len(generators)}"] = generator
+    return generators
