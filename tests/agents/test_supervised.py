@@ -11,6 +11,7 @@ from tfrec.agents.supervised import (
     RankingCallback,
     SupervisedConfig,
     build_next_item_model,
+    full_batches,
     sampling_distribution,
     train_next_item_model,
 )
@@ -90,6 +91,20 @@ def test_full_softmax_loss_matches_hand_computation() -> None:
     )
     expected = -(log_softmax[1, 3] + log_softmax[2, 4]) / 2
     np.testing.assert_allclose(loss, expected, rtol=1e-5)
+
+
+def test_full_batches_pads_the_last_batch_without_changing_the_loss() -> None:
+    history = np.array([[0, 2, 3], [2, 3, 4], [0, 0, 5]], np.int32)
+    targets = np.array([[0, 3, 4], [3, 4, 5], [0, 0, 6]], np.int32)
+    dataset = tf.data.Dataset.from_tensor_slices((history, targets)).batch(2)
+    batches = list(full_batches(dataset, 2))
+    assert [b[0].shape for b in batches] == [(2, 3), (2, 3)]  # one input shape: one trace
+    np.testing.assert_array_equal(batches[1][0].numpy(), [[0, 0, 5], [0, 0, 0]])
+    np.testing.assert_array_equal(batches[1][1].numpy(), [[0, 0, 6], [0, 0, 0]])
+    model = build_next_item_model(_tiny_config(), VOCAB)
+    unpadded = model.next_item_loss(history[2:], targets[2:], training=False)
+    padded = model.next_item_loss(batches[1][0], batches[1][1], training=False)
+    np.testing.assert_allclose(padded.numpy(), unpadded.numpy(), rtol=1e-6)
 
 
 def test_sampled_softmax_fit_on_sequence_dataset_decreases_loss() -> None:
