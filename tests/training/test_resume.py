@@ -20,10 +20,17 @@ from tfrec.training.builders import build_agent, build_encoder
 from tfrec.training.checkpoints import make_checkpoint_manager, restore_latest
 from tfrec.training.config import AgentConfig, EncoderConfig, OfflineConfig
 from tfrec.training.offline import train_from_log
-from tfrec.training.resume import CorruptCheckpointWarning, restore_newest_valid, verify_checkpoint
+from tfrec.training.resume import (
+    CorruptCheckpointWarning,
+    random_generators,
+    restore_newest_valid,
+    verify_checkpoint,
+)
 
-ENCODER = EncoderConfig(max_len=5, dim=8, num_layers=1, num_heads=1, dropout=0.0)
-AGENT = AgentConfig(slate_size=3, learning_rate=1e-2)
+# Dropout > 0 and sampled softmax (30 items > threshold 10, 8 negatives): the resumed run must
+# also restore the dropout generators and the agent's sampling generator to match.
+ENCODER = EncoderConfig(max_len=5, dim=8, num_layers=1, num_heads=1, dropout=0.3)
+AGENT = AgentConfig(slate_size=3, learning_rate=1e-2, sampled_softmax_threshold=10, num_sampled=8)
 NUM_STEPS = 300
 OFFLINE = OfflineConfig(
     max_steps=4, batch_size=8, num_train_steps=NUM_STEPS, checkpoint_every=10, progress=False
@@ -140,3 +147,47 @@ def test_missing_index_is_reported(tmp_path):
     make_checkpoint_manager(tmp_path, agent).save(checkpoint_number=3)
     (tmp_path / "ckpt-3.index").unlink()
     assert "index is missing" in verify_checkpoint(tmp_path / "ckpt-3")
+
+
+def test_checkpoint_restores_dropout_and_sampling_rng(tmp_path):
+    """A resumed run continues the random streams of an uninterrupted one, exactly."""
+    log = generate_log(num_users=24, num_items=30, interactions_per_user=8, seed=0)
+
+    def config(steps: int) -> OfflineConfig:
+        return OfflineConfig(
+            max_steps=4, batch_size=8, num_train_steps=steps, checkpoint_every=3, progress=False
+        )
+
+    reference = train_from_log(log, AGENT, ENCODER, config(6))
+    assert reference.agent.uses_sampled_softmax
+    train_from_log(log, AGENT, ENCODER, config(3), checkpoint_dir=tmp_path)
+    saved = [name for name, _ in tf.train.list_variables(str(tmp_path / "ckpt-3"))]
+    assert "agent/_sampling_generator/_state_var/.ATTRIBUTES/VARIABLE_VALUE" in saved
+    # One generator per Dropout: embedding, attention probabilities, attention and FFN branches.
+    dropout_states = [name for name in saved if name.startswith("rng/layer_")]
+    assert len(dropout_states) == len(random_generators(reference.agent)) == 4
+    resumed = train_from_log(log, AGENT, ENCODER, config(6), checkpoint_dir=tmp_path)
+    assert resumed.history.steps[0] > 3
+    np.testing.assert_array_equal(
+        resumed.agent.actor_network.item_embeddings.numpy(),
+        reference.agent.actor_network.item_embeddings.numpy(),
+    )
+
+
+def test_generator_negatives_follow_the_generator_state():
+    """The same generator state gives the same negatives; the logQ correction is num_sampled·Q."""
+    from tfrec.networks.sampled import sampled_logits
+
+    embeddings = tf.zeros([12, 2])  # zero logits: every corrected logit is -log(expected count)
+    states, items = tf.zeros([1, 2]), tf.constant([2])
+
+    def draw(generator):
+        return sampled_logits(embeddings, states, items, 4, generator=generator).numpy()
+
+    first = tf.random.Generator.from_seed(7)
+    copy = tf.random.Generator.from_seed(0)
+    copy.reset(first.state)
+    np.testing.assert_array_equal(draw(first), draw(copy))
+    # Target index 2 is item 0 of 10: Q = log(2/1) / log(11), expected count 4 Q.
+    expected_logit = -np.log(4 * np.log(2.0) / np.log(11.0))
+    np.testing.assert_allclose(draw(first)[0, 0], expected_logit, rtol=1e-5)
