@@ -191,3 +191,23 @@ def test_generator_negatives_follow_the_generator_state():
     # Target index 2 is item 0 of 10: Q = log(2/1) / log(11), expected count 4 Q.
     expected_logit = -np.log(4 * np.log(2.0) / np.log(11.0))
     np.testing.assert_allclose(draw(first)[0, 0], expected_logit, rtol=1e-5)
+
+
+def test_generator_unigram_negatives_use_the_counts():
+    from tfrec.networks.sampled import sampled_logits
+
+    frequencies = np.zeros(12)
+    frequencies[3] = 99.0  # add-one smoothing: Q(3) = 100 / 109, every other item 1 / 109
+    logits = sampled_logits(
+        tf.zeros([12, 2]),
+        tf.zeros([1, 2]),
+        tf.constant([5]),
+        6,
+        "unigram",
+        frequencies,
+        generator=tf.random.Generator.from_seed(1),
+    ).numpy()
+    # Target 5: logit -log(6 / 109). Draws of item 3 carry -log(6 * 100 / 109).
+    np.testing.assert_allclose(logits[0, 0], -np.log(6 / 109), rtol=1e-5)
+    negatives = logits[0, 1:]
+    assert np.isclose(negatives, -np.log(600 / 109), rtol=1e-5).sum() >= 3
