@@ -26,6 +26,9 @@ checkpoint it gives a resumed run the same negatives as an uninterrupted one. Wi
 TensorFlow's candidate samplers draw ``num_sampled`` *distinct* negatives
 (``tf.random.log_uniform_candidate_sampler`` / ``fixed_unigram_candidate_sampler`` with
 ``unique=True``, op seed ``seed``); their state lives in the op kernel and cannot be checkpointed.
+The unigram proposal keeps ``log Q`` as a ``[vocab_size]`` constant and draws through
+``tf.random.stateless_categorical`` (``O(vocab_size)`` work per step, nothing of size
+``batch x vocab_size``); the log-uniform one is computed in closed form.
 """
 
 from __future__ import annotations
