@@ -10,7 +10,8 @@ strategy (one device) and ``mirrored`` (two replicas, the global batch split bet
 On a CPU both "devices" share the same cores, so this measures the overhead of replication
 (all-reduce, per-replica graphs), not a speed-up; on GPUs each replica gets its own chip.
 Steps/s are ``(N2 - N1) / (T(N2) - T(N1))`` from two runs of N1 and N2 steps, so that tracing and
-start-up cancel out.
+start-up cancel out, after a discarded warm-up run (NaN when the difference is not positive: too
+noisy a machine).
 
 Part 2 trains, in a fresh child process per catalog size, a REINFORCE agent with sampled softmax
 (1024 negatives) and Adagrad (which updates only the used rows of the item tables) on a catalog
@@ -104,11 +105,16 @@ def main() -> None:
 
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    short, long = (3, 13) if args.quick else (5, 45)
+    # 100 extra steps (~10 s) so that run-to-run tracing noise (~1 s) stays small against them.
+    short, long = (3, 23) if args.quick else (5, 105)
     speed = {}
     for strategy in ("default", "mirrored"):
+        # A discarded warm-up run first: the first run in a process pays one-time costs (kernel
+        # registration, thread pools) that would otherwise land in t_short and can make
+        # t_long - t_short meaningless (even negative).
+        throughput(strategy, short)
         t_short, t_long = throughput(strategy, short), throughput(strategy, long)
-        speed[strategy] = (long - short) / max(t_long - t_short, 1e-9)
+        speed[strategy] = (long - short) / (t_long - t_short) if t_long > t_short else float("nan")
 
     sizes = (10_000, 100_000) if args.quick else (10_000, 100_000, 1_000_000)
     memory = []
@@ -148,7 +154,9 @@ def main() -> None:
         json.dumps(
             {
                 "loadavg": [round(x, 2) for x in load],
-                "steps_per_second": {k: round(v, 3) for k, v in speed.items()},
+                "steps_per_second": {
+                    k: None if np.isnan(v) else round(v, 3) for k, v in speed.items()
+                },
                 "memory": memory,
                 "peak_rss_mb_per_million_items": None
                 if np.isnan(per_million)
