@@ -15,7 +15,12 @@ from tfrec.training.guards import NonFiniteLossError, NonFiniteLossGuard, check_
 from tfrec.training.history import TrainingHistory
 from tfrec.training.offline import OfflineResult, train_from_log, train_offline
 from tfrec.training.online import ClickCollector, EpisodeBuffer, evaluate_return, train_online
-from tfrec.training.resume import CorruptCheckpointWarning, restore_newest_valid, verify_checkpoint
+from tfrec.training.resume import (
+    CorruptCheckpointWarning,
+    random_generators,
+    restore_newest_valid,
+    verify_checkpoint,
+)
 
 __all__ = [
     "OPTIMIZERS",
@@ -37,6 +42,7 @@ __all__ = [
     "make_checkpoint_manager",
     "make_optimizer",
     "make_strategy",
+    "random_generators",
     "read_tf_config",
     "restore_latest",
     "restore_newest_valid",
