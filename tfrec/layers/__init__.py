@@ -3,9 +3,11 @@
 * :class:`ItemEmbedding`: one table for item input lookup and catalog output scores.
 * :class:`PositionEmbedding`: learned positions aligned on the most recent item.
 * :class:`TransformerBlock`: pre-LayerNorm causal self-attention block with padding mask.
+* :func:`history_indicator`: which items occur in a history (the learned repeat bias's input).
 """
 
 from tfrec.layers.embedding import ItemEmbedding, PositionEmbedding, mask_reserved_logits
+from tfrec.layers.history import history_indicator
 from tfrec.layers.transformer import TransformerBlock, causal_padding_mask
 
 __all__ = [
@@ -13,5 +15,6 @@ __all__ = [
     "PositionEmbedding",
     "TransformerBlock",
     "causal_padding_mask",
+    "history_indicator",
     "mask_reserved_logits",
 ]
