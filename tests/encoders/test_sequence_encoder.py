@@ -96,3 +96,36 @@ def test_fine_tunes_inside_a_functional_model() -> None:
     history = model.fit(IDS, labels, epochs=15, batch_size=3, verbose=0).history["loss"]
     assert history[-1] < history[0]
     assert not np.allclose(encoder.item_embedding.embeddings.numpy(), before)
+
+
+def test_repeat_bias_adds_exactly_w_to_history_items() -> None:
+    plain = _encoder()
+    assert plain.repeat_weight is None and not plain.get_config()["repeat_bias"]
+    encoder = _encoder(repeat_bias=True)
+    assert isinstance(encoder.repeat_weight, tf.Variable)
+    assert encoder.repeat_weight.dtype == tf.float32 and encoder.repeat_weight.trainable
+    assert encoder.repeat_weight.shape == () and float(encoder.repeat_weight) == 0.0
+    ids = np.array([[0, 0, 3, 3, 5, 1], [0, 0, 0, 0, 0, 7]], np.int32)
+    base = encoder.score_items(ids, training=False).numpy()  # w = 0: the plain scores
+    encoder.repeat_weight.assign(-2.5)
+    scores = encoder.score_items(ids, training=False).numpy()
+    added = np.zeros((2, 12), np.float32)
+    added[0, [3, 5]] = -2.5  # 3 twice counts once; padding 0 and OOV 1 never
+    added[1, 7] = -2.5
+    np.testing.assert_allclose(scores[:, 2:], base[:, 2:] + added[:, 2:], atol=1e-6)
+    assert (scores[:, :2] == np.finfo(np.float32).min).all()
+    assert encoder.repeat_weight.ref() in {v.ref() for v in encoder.trainable_variables}
+
+
+def test_repeat_bias_keras_file_round_trip(tmp_path) -> None:
+    encoder = _encoder(repeat_bias=True)
+    encoder(IDS)
+    encoder.repeat_weight.assign(-1.75)
+    config = encoder.get_config()
+    assert config["repeat_bias"] is True
+    assert SequenceEncoder.from_config(config).get_config() == config
+    path = str(tmp_path / "encoder.keras")
+    encoder.save(path)
+    loaded = tf.keras.models.load_model(path)
+    assert float(loaded.repeat_weight) == -1.75
+    np.testing.assert_array_equal(loaded.score_items(IDS).numpy(), encoder.score_items(IDS).numpy())

@@ -6,6 +6,15 @@ item), dropout, ``num_layers`` causal :class:`~tfrec.layers.TransformerBlock`, f
 The encoder knows nothing of the task: the supervised next-item model and the RL actor both put a
 head on it, and the scores of the catalog come from the tied item table
 (:meth:`SequenceEncoder.score_items`).
+
+Optional learned repeat bias (``repeat_bias=True``), a minimal form of RepeatNet's repeat/explore
+split (Ren et al., AAAI 2019, "RepeatNet: A Repeat Aware Neural Recommendation Machine for
+Session-based Recommendation"): one trainable scalar ``w`` (:attr:`SequenceEncoder.repeat_weight`)
+is added to the score of every item that occurs in the input history
+(:func:`tfrec.layers.history_indicator`). With a tied item table, a state built from the
+history's embeddings scores those same items high; ``w`` learns from the data how much to
+correct that: strongly negative where users never re-consume (MovieLens ratings), positive where
+they do (music, groceries). It is a model parameter, not an evaluation mask.
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from tfrec.layers import ItemEmbedding, PositionEmbedding, TransformerBlock
+from tfrec.layers import ItemEmbedding, PositionEmbedding, TransformerBlock, history_indicator
 from tfrec.specs import PAD_INDEX
 
 
@@ -32,11 +41,17 @@ class SequenceEncoder(tf.keras.Model):
       dropout: dropout rate (embeddings, attention, residual branches).
       ff_dim: feed-forward hidden width (default ``dim``).
       use_output_bias: adds a learned per-item bias to :meth:`score_items` logits.
+      repeat_bias: adds the learned scalar :attr:`repeat_weight` to the :meth:`score_items`
+        logit of every item occurring in the input history.
       **kwargs: forwarded to ``tf.keras.Model`` (e.g. ``name``).
 
     Call:
       ``ids`` int ``[batch, seq_len]`` (``seq_len <= max_len``; left-padded with 0, most recent
       item last) -> final state ``[batch, dim]`` (the state at the last position).
+
+    Attributes:
+      repeat_weight: trainable float32 scalar ``tf.Variable`` (initialised to 0.0) when
+        ``repeat_bias``, else None.
     """
 
     def __init__(
@@ -49,6 +64,7 @@ class SequenceEncoder(tf.keras.Model):
         dropout: float = 0.2,
         ff_dim: int | None = None,
         use_output_bias: bool = False,
+        repeat_bias: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -62,6 +78,8 @@ class SequenceEncoder(tf.keras.Model):
         self.dropout = float(dropout)
         self.ff_dim = int(ff_dim) if ff_dim is not None else None
         self.use_output_bias = bool(use_output_bias)
+        self.repeat_bias = bool(repeat_bias)
+        self.repeat_weight: tf.Variable | None = None
 
         self.item_embedding = ItemEmbedding(
             self.vocab_size, self.dim, use_output_bias=self.use_output_bias, name="item_embedding"
@@ -81,6 +99,10 @@ class SequenceEncoder(tf.keras.Model):
             for i in range(self.num_layers)
         ]
         self.final_norm = tf.keras.layers.LayerNormalization(epsilon=1e-6, name="final_norm")
+        if self.repeat_bias:
+            self.repeat_weight = self.add_weight(
+                name="repeat_weight", shape=(), dtype=tf.float32, initializer="zeros"
+            )
 
     def build(self, input_shape: Any = None) -> None:
         """Builds every sublayer for ids of shape ``[batch, max_len]``."""
@@ -174,9 +196,14 @@ class SequenceEncoder(tf.keras.Model):
           training: enables dropout.
 
         Returns:
-          float32 ``[batch, vocab_size]``, indices 0 and 1 set to ``dtype.min``.
+          float32 ``[batch, vocab_size]``, indices 0 and 1 set to ``dtype.min``; with
+          ``repeat_bias``, ``repeat_weight`` is added to every item occurring in ``ids[b]``.
         """
-        return self.item_embedding.logits(self(ids, training=training))
+        logits = self.item_embedding.logits(self(ids, training=training))
+        if self.repeat_weight is not None:
+            seen = history_indicator(ids, self.vocab_size)
+            logits += self.repeat_weight * seen
+        return logits
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -190,6 +217,7 @@ class SequenceEncoder(tf.keras.Model):
             "dropout": self.dropout,
             "ff_dim": self.ff_dim,
             "use_output_bias": self.use_output_bias,
+            "repeat_bias": self.repeat_bias,
         }
 
     @classmethod
