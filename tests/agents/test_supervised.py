@@ -146,3 +146,71 @@ def test_train_rejects_vocab_mismatch() -> None:
     train, valid, _ = leave_last_out(_cyclic_sequences(num_users=4))
     with pytest.raises(ValueError, match="vocab_size=5"):
         train_next_item_model(train, valid, _tiny_config(), 5)
+
+
+def _repeat_bias_case() -> tuple[NextItemModel, tf.Tensor, tf.Tensor, np.ndarray, list]:
+    """vocab 8, L 3, w = -1.5; the numpy logits without bias and each position's prefix items."""
+    model = build_next_item_model(_tiny_config(repeat_bias=True, max_len=3), 8)
+    model.encoder.repeat_weight.assign(-1.5)
+    history = tf.constant([[0, 2, 3], [4, 4, 5]])
+    targets = tf.constant([[0, 3, 6], [4, 5, 7]])  # target 4 at (1, 0) is in its own prefix
+    states = model.encoder.sequence_states(history, training=False)
+    plain = model.encoder.item_embedding.logits(states, mask_reserved=False).numpy()
+    # (b, t, label, items of history[b, :t + 1]); padding never counts, 4 twice counts once.
+    positions = [
+        (0, 1, 3, [2]),
+        (0, 2, 6, [2, 3]),
+        (1, 0, 4, [4]),
+        (1, 1, 5, [4]),
+        (1, 2, 7, [4, 5]),
+    ]
+    return model, history, targets, plain, positions
+
+
+def _log_softmax_real(logits: np.ndarray) -> np.ndarray:
+    real = logits[2:]
+    shifted = real - real.max()
+    return shifted - np.log(np.exp(shifted).sum())  # over items 2..7 only
+
+
+def test_repeat_bias_full_softmax_loss_matches_numpy_reference() -> None:
+    model, history, targets, plain, positions = _repeat_bias_case()
+    expected = []
+    for b, t, label, prefix in positions:
+        logits = plain[b, t].copy()
+        logits[prefix] += -1.5
+        expected.append(-_log_softmax_real(logits)[label - 2])
+    loss = model.next_item_loss(history, targets, training=False).numpy()
+    np.testing.assert_allclose(loss, np.mean(expected), rtol=1e-5)
+
+
+def test_repeat_bias_gradient_reaches_w() -> None:
+    model, history, targets, plain, positions = _repeat_bias_case()
+    # d CE / d w = sum of the prefix items' probabilities - [label in prefix], averaged.
+    expected = []
+    for b, t, label, prefix in positions:
+        logits = plain[b, t].copy()
+        logits[prefix] += -1.5
+        probabilities = np.exp(_log_softmax_real(logits))
+        expected.append(probabilities[np.array(prefix) - 2].sum() - float(label in prefix))
+    with tf.GradientTape() as tape:
+        loss = model.next_item_loss(history, targets, training=False)
+    gradient = tape.gradient(loss, model.encoder.repeat_weight)
+    np.testing.assert_allclose(gradient.numpy(), np.mean(expected), rtol=1e-4)
+
+
+def test_repeat_bias_requires_full_softmax() -> None:
+    with pytest.raises(ValueError, match="repeat_bias needs loss='full'"):
+        SupervisedConfig(repeat_bias=True, loss="sampled")
+    encoder = SequenceEncoder(VOCAB, 6, dim=8, num_layers=1, num_heads=2, repeat_bias=True)
+    with pytest.raises(ValueError, match="repeat_bias needs loss='full'"):
+        NextItemModel(encoder, loss="sampled", sampling_probabilities=np.full(VOCAB, 0.1))
+
+
+def test_repeat_bias_learns_negative_weight_on_sequences_without_repeats() -> None:
+    seqs = _cyclic_sequences(length=8)  # 8 distinct items per user: nothing is consumed twice
+    config = _tiny_config(repeat_bias=True)
+    model = build_next_item_model(config, VOCAB)
+    assert model.encoder.repeat_weight is not None
+    model.fit(sequence_dataset(seqs, config.max_len, config.batch_size), epochs=3, verbose=0)
+    assert float(model.encoder.repeat_weight) < -0.1

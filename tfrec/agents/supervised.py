@@ -9,6 +9,10 @@
   "Sampling-bias-corrected neural modeling") through ``tf.nn.sampled_softmax_loss``, with
   negatives drawn from the popularity, log-uniform (over popularity ranks) or uniform
   distribution and accidental hits removed.
+* Learned repeat bias (``repeat_bias``, RepeatNet-style, Ren et al. AAAI 2019; see
+  :class:`SequenceEncoder`): at position ``t`` the history is ``history[b, :t + 1]`` and the
+  encoder's scalar ``repeat_weight`` is added to the logits of its items, as at inference. Full
+  softmax only.
 * Training: ``model.fit`` on :func:`tfrec.data.sequence_dataset`; :class:`RankingCallback`
   writes the full-ranking validation NDCG@K into the epoch logs so the stock
   ``tf.keras.callbacks.EarlyStopping`` (``restore_best_weights``) and ``ModelCheckpoint`` use it.
@@ -28,6 +32,7 @@ import tensorflow as tf
 from tfrec.data import EvalSet, Sequences, sequence_dataset
 from tfrec.encoders import SequenceEncoder
 from tfrec.evaluation.ranking import evaluate_ranking
+from tfrec.layers import history_indicator
 from tfrec.specs import FIRST_ITEM_INDEX, NUM_RESERVED
 from tfrec.training.distribute import (
     average_across_replicas,
@@ -39,6 +44,10 @@ from tfrec.training.guards import NonFiniteLossGuard
 
 LOSSES = ("full", "sampled")
 SAMPLERS = ("popularity", "log_uniform", "uniform")
+REPEAT_BIAS_NEEDS_FULL = (
+    "repeat_bias needs loss='full': the sampled softmax does not add the repeat weight to its "
+    "candidates' logits. Use loss='full' or repeat_bias=False."
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +60,8 @@ class SupervisedConfig:
       num_layers: Transformer blocks.
       num_heads: attention heads.
       dropout: dropout rate.
+      repeat_bias: learned scalar added to the scores of the history's items
+        (``SequenceEncoder(repeat_bias=True)``); needs ``loss="full"``.
       learning_rate: Adam learning rate.
       batch_size: training windows per batch.
       epochs: maximum epochs.
@@ -72,6 +83,7 @@ class SupervisedConfig:
     num_layers: int = 2
     num_heads: int = 2
     dropout: float = 0.2
+    repeat_bias: bool = False
     learning_rate: float = 1e-3
     batch_size: int = 128
     epochs: int = 100
@@ -92,6 +104,8 @@ class SupervisedConfig:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}.")
         if self.sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {SAMPLERS}, got {self.sampler!r}.")
+        if self.repeat_bias and self.loss != "full":
+            raise ValueError(REPEAT_BIAS_NEEDS_FULL)
         for name in ("max_len", "dim", "num_layers", "num_heads", "batch_size", "epochs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
@@ -164,6 +178,8 @@ class NextItemModel(tf.keras.Model):
         super().__init__(**kwargs)
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}.")
+        if loss != "full" and encoder.repeat_weight is not None:
+            raise ValueError(REPEAT_BIAS_NEEDS_FULL)
         if loss == "sampled":
             if sampling_probabilities is None:
                 raise ValueError(
@@ -209,13 +225,39 @@ class NextItemModel(tf.keras.Model):
         states = tf.boolean_mask(states, real)  # [N, dim]
         labels = tf.boolean_mask(targets, real)  # [N]
         if self.loss_type == "full":
-            losses = self._full_softmax(states, labels)
+            seen = (
+                self._prefix_indicator(history, real)
+                if self.encoder.repeat_weight is not None
+                else None
+            )
+            losses = self._full_softmax(states, labels, seen)
         else:
             losses = self._sampled_softmax(states, labels)
         # divide_no_nan: a replica's share of a distributed batch may hold no target.
         return tf.math.divide_no_nan(tf.reduce_sum(losses), tf.cast(tf.size(losses), tf.float32))
 
-    def _full_softmax(self, states: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    def _prefix_indicator(self, history: tf.Tensor, real: tf.Tensor) -> tf.Tensor:
+        """Items of the history prefix of every target position, for the repeat bias.
+
+        Args:
+          history: int ``[batch, seq_len]``.
+          real: bool ``[batch, seq_len]``, the positions kept by ``boolean_mask``.
+
+        Returns:
+          float32 ``[N, vocab_size]`` (``N`` = number of ``real`` positions, in
+          ``boolean_mask`` order): row ``n`` = :func:`history_indicator` of
+          ``history[b, :t + 1]`` for the ``n``-th position ``(b, t)``. Built by scattering at most
+          ``N * seq_len`` ones, never a dense ``[batch, seq_len, vocab_size]`` tensor.
+        """
+        history = tf.cast(history, tf.int32)
+        positions = tf.cast(tf.where(real), tf.int32)  # [N, 2] (b, t), row-major like boolean_mask
+        rows = tf.gather(history, positions[:, 0])  # [N, seq_len]
+        in_prefix = tf.range(tf.shape(history)[1])[tf.newaxis] <= positions[:, 1:]
+        return history_indicator(tf.where(in_prefix, rows, 0), self.encoder.vocab_size)
+
+    def _full_softmax(
+        self, states: tf.Tensor, labels: tf.Tensor, seen: tf.Tensor | None = None
+    ) -> tf.Tensor:
         """Cross-entropy over the real items only: the same values as masking the reserved
         logits with ``dtype.min`` (their probability is 0 either way), without a masking pass
         over the ``[N, vocab_size]`` logits (this matmul and softmax dominate a training step).
@@ -223,6 +265,8 @@ class NextItemModel(tf.keras.Model):
         Args:
           states: float ``[N, dim]``.
           labels: int32 ``[N]`` real item indices (``>= FIRST_ITEM_INDEX``).
+          seen: float32 ``[N, vocab_size]`` history indicator of each position (repeat bias),
+            or None.
 
         Returns:
           float32 ``[N]`` losses.
@@ -233,6 +277,8 @@ class NextItemModel(tf.keras.Model):
         )  # [N, vocab_size - 2]
         if table.output_bias is not None:
             logits += table.output_bias[FIRST_ITEM_INDEX:]
+        if seen is not None:
+            logits += self.encoder.repeat_weight * seen[:, FIRST_ITEM_INDEX:]
         return tf.nn.sparse_softmax_cross_entropy_with_logits(labels - FIRST_ITEM_INDEX, logits)
 
     def _sampled_softmax(self, states: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
@@ -418,6 +464,7 @@ def _build_next_item_model(
         num_layers=config.num_layers,
         num_heads=config.num_heads,
         dropout=config.dropout,
+        repeat_bias=config.repeat_bias,
     )
     # Variables now, under the caller's strategy scope, not lazily inside a distributed step.
     encoder.build(None)
