@@ -48,11 +48,12 @@ def encoder(vocab: ItemVocabulary) -> SequenceEncoder:
 def export_dir(
     encoder: SequenceEncoder, vocab: ItemVocabulary, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
-    """``serving_default`` export with k = 4, version 1."""
+    """``serving_default`` export with k = 4, version 1, the item table in 3 shards (so every
+    test of this export goes through the sharded top-k; the other exports use 1 shard)."""
     from tfrec.export import export_for_serving
 
     base = tmp_path_factory.mktemp("saved_models") / "sasrec"
-    return export_for_serving(encoder, vocab, base_dir=base, k=K, name="sasrec")
+    return export_for_serving(encoder, vocab, base_dir=base, k=K, name="sasrec", num_shards=3)
 
 
 @pytest.fixture(scope="package")

@@ -78,6 +78,8 @@ def test_layout(export_dir: Path, encoder, vocab) -> None:
     lines = (export_dir / "assets" / "vocabulary.txt").read_text().splitlines()
     assert len(lines) == NUM_ITEMS and lines[0] == "item_0"
     assert not [p for p in os.listdir(export_dir.parent) if not p.isdigit()]  # no temporary folder
+    meta = json.loads((export_dir / "assets.extra" / "tfrec_export.json").read_text())
+    assert (meta["item_table_shards"], meta["num_items"], meta["repeat_bias"]) == (3, 40, False)
 
 
 def test_in_process_matches_model(export_dir: Path, vocab, expected_topk) -> None:

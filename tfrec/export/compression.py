@@ -18,8 +18,12 @@ from typing import Literal
 import numpy as np
 import tensorflow as tf
 
+from tfrec.specs import FIRST_ITEM_INDEX
+
 TableDType = Literal["float32", "float16", "int8"]
 TABLE_DTYPES: tuple[str, ...] = ("float32", "float16", "int8")
+ROWS_PER_SHARD = 50_000
+MAX_SHARDS = 16
 
 
 def quantize_int8(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -41,15 +45,45 @@ def quantize_int8(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return q, scales.astype(np.float32)
 
 
-class ItemTable(tf.Module):
-    """The catalog table used to score every item from a state, in a serving dtype.
+def default_num_shards(num_items: int) -> int:
+    """Shards of the scoring table: one per :data:`ROWS_PER_SHARD` items, between 1 and
+    :data:`MAX_SHARDS` (measured on a 2-core machine: at 100k items, two shards scored and
+    top-k'd concurrently took 3.5 ms against 4.5 ms for one; see ``docs/benchmarks/serving.md``).
 
     Args:
-      embeddings: the float32 item table ``[vocab_size, dim]`` (a variable or an array); the
-        module keeps its own non-trainable copy in ``dtype``.
+      num_items: real (non-reserved) catalog items.
+
+    Returns:
+      The shard count.
+    """
+    return int(min(MAX_SHARDS, max(1, num_items // ROWS_PER_SHARD)))
+
+
+class ItemTable(tf.Module):
+    """The catalog table that scores every real item from a state, in a serving dtype, in shards.
+
+    Only the real items (indices ``FIRST_ITEM_INDEX ..``) are kept: the reserved padding / OOV
+    rows are never recommended, so they are neither stored nor scored. The rows are split into
+    ``num_shards`` contiguous variables; independent per-shard ``MatMul`` + ``TopKV2`` ops run
+    concurrently on TensorFlow's inter-op thread pool (TF Serving executes a signature the same
+    way), which at batch 1 is faster than one big product (see
+    :func:`tfrec.export.retrieval.top_k_items`).
+
+    Each shard is a variable of its own, never gathered: once a resource variable has been read
+    sparsely (the encoder's input lookup is a ``ResourceGather``), TensorFlow copies it on every
+    dense read, i.e. the whole table on every request.
+
+    Args:
+      embeddings: the float32 item table ``[vocab_size, dim]`` (a variable or an array),
+        including the reserved rows; the module keeps its own non-trainable copy in ``dtype``.
       bias: optional float per-item output bias ``[vocab_size]`` (added to the scores).
       dtype: ``"float32"``, ``"float16"`` or ``"int8"`` (per-row scales).
+      num_shards: number of row shards; None: :func:`default_num_shards`.
       name: module name.
+
+    Raises:
+      ValueError: unknown dtype, a table that is not 2-D or holds no real item, a bias whose
+        length differs from the table's, a shard count outside ``[1, num_items]``.
     """
 
     def __init__(
@@ -57,54 +91,104 @@ class ItemTable(tf.Module):
         embeddings: tf.Variable | np.ndarray,
         bias: tf.Variable | np.ndarray | None = None,
         dtype: TableDType = "float32",
+        num_shards: int | None = None,
         name: str = "item_table",
     ) -> None:
         super().__init__(name=name)
         if dtype not in TABLE_DTYPES:
             raise ValueError(f"item_table_dtype must be one of {TABLE_DTYPES}, got {dtype!r}.")
         self.dtype = dtype
-        shape = tuple(embeddings.shape)
-        if len(shape) != 2:
-            raise ValueError(f"item table must be 2-D [vocab_size, dim], got shape {shape}.")
-        self.vocab_size, self.dim = int(shape[0]), int(shape[1])
-        values = np.asarray(
-            embeddings.numpy() if isinstance(embeddings, tf.Variable) else embeddings, np.float32
-        )
-        # Always a variable of its own, never gathered: once a resource variable has been read
-        # sparsely (the encoder's input lookup is a ResourceGather), TensorFlow copies it on
-        # every dense read, i.e. the whole table on every request.
-        self.scales = None
-        if dtype == "float32":
-            self.table = tf.Variable(values, trainable=False, name="table")
-        elif dtype == "float16":
-            self.table = tf.Variable(values.astype(np.float16), trainable=False, name="table")
-        else:
-            q, scales = quantize_int8(values)
-            self.table = tf.Variable(q, trainable=False, name="table")
-            self.scales = tf.Variable(scales, trainable=False, name="scales")
-        self.bias = bias
+        values = _as_array(embeddings)
+        if values.ndim != 2:
+            raise ValueError(f"item table must be 2-D [vocab_size, dim], got shape {values.shape}.")
+        self.vocab_size, self.dim = int(values.shape[0]), int(values.shape[1])
+        self.num_items = self.vocab_size - FIRST_ITEM_INDEX
+        if self.num_items < 1:
+            raise ValueError(
+                f"item table has {self.vocab_size} rows: no real item after the "
+                f"{FIRST_ITEM_INDEX} reserved ones."
+            )
+        bias_values = None if bias is None else _as_array(bias)
+        if bias_values is not None and bias_values.shape != (self.vocab_size,):
+            raise ValueError(
+                f"bias must have shape ({self.vocab_size},) like the table's rows, "
+                f"got {bias_values.shape}."
+            )
+        shards = default_num_shards(self.num_items) if num_shards is None else num_shards
+        if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards:
+            raise ValueError(f"num_shards must be a positive int, got {num_shards!r}.")
+        shards = min(shards, self.num_items)
+        bounds = np.linspace(FIRST_ITEM_INDEX, self.vocab_size, shards + 1).astype(int)
+        self.offsets = [int(start) for start in bounds[:-1]]
+        self.sizes = [int(stop - start) for start, stop in zip(bounds[:-1], bounds[1:])]
+        self.tables: list[tf.Variable] = []
+        self.scales: list[tf.Variable] | None = [] if dtype == "int8" else None
+        self.biases: list[tf.Variable] | None = [] if bias_values is not None else None
+        for shard, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:])):
+            rows = values[start:stop]
+            if dtype == "int8":
+                rows, scales = quantize_int8(rows)
+                self.scales.append(tf.Variable(scales, trainable=False, name=f"scales_{shard}"))
+            elif dtype == "float16":
+                rows = rows.astype(np.float16)
+            self.tables.append(tf.Variable(rows, trainable=False, name=f"table_{shard}"))
+            if bias_values is not None:
+                self.biases.append(
+                    tf.Variable(bias_values[start:stop], trainable=False, name=f"bias_{shard}")
+                )
 
-    def scores(self, states: tf.Tensor) -> tf.Tensor:
-        """Scores of every catalog entry.
+    @property
+    def num_shards(self) -> int:
+        """Number of row shards."""
+        return len(self.tables)
+
+    def shard_scores(self, states: tf.Tensor, shard: int) -> tf.Tensor:
+        """Scores of one shard's items.
 
         Args:
-          states: float32 ``[batch, dim]``.
+          states: float ``[batch, dim]``.
+          shard: shard number in ``[0, num_shards)``; its items are the indices
+            ``offsets[shard] .. offsets[shard] + sizes[shard] - 1``.
 
         Returns:
-          float32 ``[batch, vocab_size]`` (reserved indices are not masked here).
+          float32 ``[batch, sizes[shard]]``.
         """
         states = tf.cast(states, tf.float32)
-        table = self.table if self.dtype == "float32" else tf.cast(self.table, tf.float32)
+        table = self.tables[shard]
+        if self.dtype != "float32":
+            table = tf.cast(table, tf.float32)
         scores = tf.linalg.matmul(states, table, transpose_b=True)
         if self.scales is not None:
-            scores = scores * self.scales[tf.newaxis, :]
-        if self.bias is not None:
-            scores = scores + tf.cast(self.bias, tf.float32)[tf.newaxis, :]
+            scores = scores * self.scales[shard][tf.newaxis, :]
+        if self.biases is not None:
+            scores = scores + self.biases[shard][tf.newaxis, :]
         return scores
 
+    def scores(self, states: tf.Tensor) -> tf.Tensor:
+        """Scores of every real item (for checks and small catalogs; serving uses
+        :func:`tfrec.export.retrieval.top_k_items`).
+
+        Args:
+          states: float ``[batch, dim]``.
+
+        Returns:
+          float32 ``[batch, num_items]``; column ``j`` is item index ``j + FIRST_ITEM_INDEX``.
+        """
+        return tf.concat([self.shard_scores(states, s) for s in range(self.num_shards)], axis=1)
+
     def dequantized(self) -> np.ndarray:
-        """The float32 table this module scores with, ``[vocab_size, dim]`` (for agreement checks)."""
-        table = self.table.numpy().astype(np.float32)
-        if self.scales is not None:
-            table = table * self.scales.numpy()[:, None]
-        return table
+        """The float32 rows this module scores with, ``[num_items, dim]`` (for agreement checks)."""
+        rows = []
+        for shard, table in enumerate(self.tables):
+            values = table.numpy().astype(np.float32)
+            if self.scales is not None:
+                values = values * self.scales[shard].numpy()[:, None]
+            rows.append(values)
+        return np.concatenate(rows, axis=0)
+
+
+def _as_array(values: tf.Variable | tf.Tensor | np.ndarray) -> np.ndarray:
+    """A float32 numpy copy of a variable, tensor or array."""
+    if isinstance(values, (tf.Variable, tf.Tensor)):
+        values = values.numpy()
+    return np.asarray(values, np.float32)

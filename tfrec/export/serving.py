@@ -48,6 +48,7 @@ def export_for_serving(
     exclude_history: bool = False,
     max_len: int | None = None,
     item_table_dtype: TableDType = "float32",
+    num_shards: int | None = None,
     warmup: bool = True,
     name: str = "tfrec",
     save_keras: bool = True,
@@ -71,6 +72,8 @@ def export_for_serving(
       max_len: history window fed to the encoder; default ``encoder.max_len``.
       item_table_dtype: ``"float32"``, ``"float16"`` or ``"int8"`` (per-row scales) storage of
         the scoring table (see :mod:`tfrec.export.compression`).
+      num_shards: row shards of the scoring table, scored concurrently (see
+        :mod:`tfrec.export.retrieval`); default: one per 50,000 items, at most 16.
       warmup: write ``assets.extra/tf_serving_warmup_requests``.
       name: model name (default base folder, warmup ``ModelSpec.name``).
       save_keras: also save the encoder as ``extras/encoder.keras``.
@@ -108,6 +111,7 @@ def export_for_serving(
             embedding.embeddings,
             bias=getattr(embedding, "output_bias", None),
             dtype=item_table_dtype,
+            num_shards=num_shards,
         )
         module = ServingModule(
             encoder, str(vocab_file), table, k=k, max_len=window, exclude_history=exclude_history
@@ -116,7 +120,7 @@ def export_for_serving(
             tf.saved_model.save(module, str(tmp), signatures=module.signatures())
             if warmup:
                 write_warmup_requests(tmp, representative_histories(item_ids, window), name)
-            _write_metadata(tmp, k, window, exclude_history, item_table_dtype, vocab_size, encoder)
+            _write_metadata(tmp, k, window, exclude_history, table, encoder)
             if save_keras:
                 _save_keras(encoder, tmp / EXTRAS_DIR / KERAS_FILE)
             if save_policy and isinstance(model_or_policy, tf_policy.TFPolicy):
@@ -141,8 +145,7 @@ def _write_metadata(
     k: int,
     max_len: int,
     exclude_history: bool,
-    table_dtype: str,
-    vocab_size: int,
+    table: ItemTable,
     encoder: tf.keras.Model,
 ) -> None:
     from tfrec._version import __version__
@@ -152,10 +155,12 @@ def _write_metadata(
         "k": k,
         "max_len": max_len,
         "exclude_history": exclude_history,
-        "item_table_dtype": table_dtype,
-        "vocab_size": vocab_size,
-        "num_items": vocab_size - NUM_RESERVED,
-        "dim": int(encoder.item_embedding.embeddings.shape[1]),
+        "item_table_dtype": table.dtype,
+        "item_table_shards": table.num_shards,
+        "repeat_bias": getattr(encoder, "repeat_weight", None) is not None,
+        "vocab_size": table.vocab_size,
+        "num_items": table.vocab_size - NUM_RESERVED,
+        "dim": table.dim,
         "signatures": ["serving_default", "serving_indices"],
     }
     target = export_dir / "assets.extra"

@@ -14,12 +14,15 @@ Signatures (both take any batch size and any history length):
     index outside ``[2, vocab_size)`` is dropped).
   * outputs ``item_indices``: ``tf.int32 [batch, k]``; ``scores``: ``tf.float32 [batch, k]``.
 
-Reserved indices (0 = padding, 1 = OOV) are never recommended. With ``exclude_history`` the items
-of the request's history are not recommended either; if fewer than ``k`` items remain, the missing
+Reserved indices (0 = padding, 1 = OOV) are never recommended. If the encoder has a learned
+repeat bias (``SequenceEncoder(repeat_bias=True)``), it is added to the scores of the items in the
+history window, as in the model's own ``score_items``. With ``exclude_history`` the items of the
+request's history window are not recommended; if fewer than ``k`` items remain, the missing
 slots hold ``item_ids = ""`` / ``item_indices = 0`` with score ``float32.min``.
 
 The vocabulary (one item id per line, line ``i`` = index ``i + 2``) is a SavedModel asset read by
-two ``tf.lookup.StaticHashTable`` s; the encoder's variables are captured directly (the Keras model
+two ``tf.lookup.StaticHashTable`` s; scoring and top-``k`` run shard by shard
+(:mod:`tfrec.export.retrieval`); the encoder's variables are captured directly (the Keras model
 object itself is not serialised), so only core TensorFlow ops end up in the graph.
 """
 
@@ -31,6 +34,7 @@ import tensorflow as tf
 
 from tfrec.export.compression import ItemTable
 from tfrec.export.history import compact_history
+from tfrec.export.retrieval import top_k_items
 from tfrec.specs import FIRST_ITEM_INDEX, PAD_INDEX
 
 HISTORY_KEY = "history"
@@ -93,24 +97,22 @@ class ServingModule(tf.Module):
         # signatures' graphs (no Keras metadata or per-layer functions).
         self.encoder_variables = list(encoder.variables)
         self.item_table = item_table
+        # The encoder's learned repeat bias (None when it has none): added to history items.
+        self.repeat_weight = getattr(encoder, "repeat_weight", None)
         self._encode: Callable[[tf.Tensor], tf.Tensor] = lambda ids: encoder(ids, training=False)
 
     def _recommend(self, indices: tf.Tensor, valid: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """Top-``k`` item indices ``[batch, k]`` and scores ``[batch, k]`` for a raw request."""
         window = compact_history(indices, valid, self.max_len)
-        scores = self.item_table.scores(self._encode(window))  # [batch, vocab_size]
+        top, top_scores = top_k_items(
+            self.item_table,
+            self._encode(window),
+            self.k,
+            history=window,
+            history_bias=self.repeat_weight,
+            exclude_history=self.exclude_history,
+        )
         min_score = tf.constant(tf.float32.min, tf.float32)
-        if self.exclude_history:
-            batch_pos = tf.broadcast_to(
-                tf.range(tf.shape(window)[0])[:, tf.newaxis], tf.shape(window)
-            )
-            seen = tf.stack([batch_pos, window], axis=-1)  # [batch, max_len, 2]; pads hit index 0
-            scores = tf.tensor_scatter_nd_update(
-                scores, tf.reshape(seen, [-1, 2]), tf.fill([tf.size(window)], min_score)
-            )
-        # Reserved indices 0 and 1 are sliced off rather than masked: nothing else to pay.
-        top_scores, top = tf.math.top_k(scores[:, FIRST_ITEM_INDEX:], k=self.k, sorted=True)
-        top = top + FIRST_ITEM_INDEX
         top = tf.where(top_scores > min_score, top, tf.constant(PAD_INDEX, tf.int32))
         return top, top_scores
 
