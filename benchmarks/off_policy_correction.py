@@ -49,7 +49,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from tf_agents.utils import common  # noqa: E402
 
-from tfrec.agents.corrections import topk_multiplier  # noqa: E402
+from tfrec.agents.corrections import DEFAULT_WEIGHT_CAP, topk_multiplier  # noqa: E402
 from tfrec.agents.supervised import SupervisedConfig, train_next_item_model  # noqa: E402
 from tfrec.data import (  # noqa: E402
     ItemVocabulary,
@@ -62,6 +62,7 @@ from tfrec.environments import (  # noqa: E402
     CatalogConfig,
     InterestEvolutionConfig,
     InterestEvolutionEnv,
+    PersonalizedSoftmaxPolicy,
     PopularitySoftmaxPolicy,
     generate_logged_data,
 )
@@ -152,6 +153,53 @@ def default_env(seed: int) -> InterestEvolutionEnv:
     return InterestEvolutionEnv(InterestEvolutionConfig(), batch_size=BATCH, seed=seed)
 
 
+@dataclasses.dataclass(frozen=True)
+class Behavior:
+    """The logging policy of part 2 (``--behavior`` and its weights)."""
+
+    kind: str = "popularity"
+    temperature: float = 0.5
+    interest_weight: float = 1.0
+    popularity_weight: float = 1.0
+
+    def policy(self, env: InterestEvolutionEnv, popularity: np.ndarray, seed: int) -> Any:
+        """The behaviour policy on ``env`` (the personalised one reads ``env``'s users)."""
+        if self.kind == "personalized":
+            return PersonalizedSoftmaxPolicy(
+                env, popularity, self.interest_weight, self.popularity_weight, seed=seed
+            )
+        return PopularitySoftmaxPolicy(
+            env.time_step_spec(), env.action_spec(), popularity, self.temperature, seed=seed
+        )
+
+    def describe(self) -> str:
+        if self.kind == "personalized":
+            return (
+                f"personalised softmax({self.interest_weight:g} * click logit + "
+                f"{self.popularity_weight:g} * log popularity)"
+            )
+        return f"popularity softmax, tau={self.temperature:g}"
+
+
+class BudgetShapedEnv(InterestEvolutionEnv):
+    """The default simulator whose reward is the far-sighted oracle's per-step value.
+
+    A click on item ``j`` earns ``reward_j + (budget_effect_j - no_click_budget_effect)``, a step
+    without a click 0: exactly the values :func:`far_sighted_policy` maximises step by step
+    (``budget_value = 1``), so the budget refund of a high-quality item is paid *at the click*
+    instead of as a longer session later. Training on it and evaluating on the true return
+    separates "cannot plan the budget" from "cannot infer the user from the history".
+    """
+
+    def _respond(
+        self, users: np.ndarray, rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        position, reward, done = super()._respond(users, rows)
+        clicked = rows[np.arange(users.size), np.maximum(position, 0)]
+        bonus = self.item_budget_effects()[clicked] - self.no_click_budget_effect
+        return position, (reward + np.where(position >= 0, bonus, 0.0)).astype(np.float32), done
+
+
 # ------------------------------------------------------------------------------ part 1: OPE
 
 
@@ -235,17 +283,59 @@ def concentration(network: ActorNetwork, heldout: Any, max_len: int, k: int) -> 
     }
 
 
-def train_and_evaluate(settings: Settings, temperature: float) -> dict[str, Any]:
+def weight_statistics(
+    network: ActorNetwork, dataset: tf.data.Dataset, k: int, cap: float = DEFAULT_WEIGHT_CAP
+) -> dict[str, float]:
+    """What the corrections do on the training log under the trained π.
+
+    Over the logged clicks of ``dataset`` (real steps only): π/β at the logged item (median,
+    mean, 99th percentile), the fraction of weights above the cap ``c``, and the Kish effective
+    sample size, as a fraction of the clicks, of the capped weights ``min(π/β, c)`` and of the
+    top-K weights ``λ_K · min(π/β, c)``. ESS/n near 1: the weights barely reweight the log (little
+    correction); near 0: a few clicks carry the gradient.
+    """
+    ratios, lambdas = [], []
+    for batch in dataset:
+        real = ~batch.is_boundary()
+        states = network.states(batch.observation, training=False)
+        logits = network.logits_from_states(tf.reshape(states, [-1, network.state_dim]))
+        log_pi = -tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=tf.reshape(batch.action, [-1]), logits=logits
+        )
+        log_pi = tf.boolean_mask(log_pi, tf.reshape(real, [-1]))
+        log_beta = tf.boolean_mask(batch.policy_info["log_propensity"], real)
+        ratios.append(np.exp(log_pi.numpy().astype(np.float64) - log_beta.numpy()))
+        lambdas.append(topk_multiplier(tf.exp(log_pi), k).numpy())
+    ratio, lam = np.concatenate(ratios), np.concatenate(lambdas)
+    capped = np.minimum(ratio, cap)
+
+    def ess_fraction(w: np.ndarray) -> float:
+        return float(w.sum() ** 2 / (w.size * (w**2).sum()))
+
+    return {
+        "weight_median": float(np.median(ratio)),
+        "weight_mean": float(ratio.mean()),
+        "weight_p99": float(np.quantile(ratio, 0.99)),
+        "fraction_capped": float((ratio > cap).mean()),
+        "ess_fraction_capped": ess_fraction(capped),
+        "ess_fraction_topk": ess_fraction(capped * lam),
+    }
+
+
+def train_and_evaluate(settings: Settings, behavior: Behavior) -> dict[str, Any]:
     """Part 2: the four learners on a biased click log, per seed."""
     env = default_env(0)
     vocab = env.vocabulary
     popularity = env.item_popularity()
     logged = generate_logged_data(
-        env, settings.log_episodes, temperature=temperature, popularity=popularity, seed=11
+        env, settings.log_episodes, policy=behavior.policy(env, popularity, 11), seed=11
     )
     heldout_log = generate_logged_data(
-        env, settings.heldout_episodes, temperature=temperature, popularity=popularity, seed=12
+        env, settings.heldout_episodes, policy=behavior.policy(env, popularity, 12), seed=12
     )
+    diagnostic_batches = session_dataset(
+        build_sequences(logged.log, vocab), settings.encoder.max_len, 20, 64, shuffle=False
+    ).take(8)
     _, _, heldout = leave_last_out(build_sequences(heldout_log.log, vocab), min_length=3)
     train_seqs, valid, _ = leave_last_out(build_sequences(logged.log, vocab), min_length=3)
     enc = settings.encoder
@@ -306,6 +396,7 @@ def train_and_evaluate(settings: Settings, temperature: float) -> dict[str, Any]
                     "final_mean_weight": trained.history.losses["mean_weight"][-1],
                     "final_mean_log_pi": trained.history.losses["mean_log_pi"][-1],
                     **concentration(network, heldout, max_len, env.slate_size),
+                    **weight_statistics(network, diagnostic_batches, env.slate_size),
                 }
             )
             print(f"  seed {seed} {name}: {results[name][-1]}", flush=True)
@@ -313,9 +404,7 @@ def train_and_evaluate(settings: Settings, temperature: float) -> dict[str, Any]
 
     spec = (eval_env.time_step_spec(), eval_env.action_spec())
     references = {
-        "behaviour (logging) policy": PopularitySoftmaxPolicy(
-            *spec, popularity, temperature, seed=5
-        ),
+        "behaviour (logging) policy": behavior.policy(eval_env, popularity, 5),
         "random": random_slate_policy(*spec, seed=5),
         "most-popular": MostPopularPolicy(*spec, popularity),
         "oracle-myopic": oracle_myopic_policy(eval_env),
@@ -334,7 +423,17 @@ def train_and_evaluate(settings: Settings, temperature: float) -> dict[str, Any]
         returns = np.array([r["return"] for r in per_seed])
         ndcgs = np.array([r["ndcg@10"] for r in per_seed])
         row = {"per_seed_return": returns.tolist(), "per_seed_ndcg@10": ndcgs.tolist()}
-        for key in ("final_mean_weight", "final_mean_log_pi", "mean_max_pi"):
+        for key in (
+            "final_mean_weight",
+            "final_mean_log_pi",
+            "mean_max_pi",
+            "weight_median",
+            "weight_mean",
+            "weight_p99",
+            "fraction_capped",
+            "ess_fraction_capped",
+            "ess_fraction_topk",
+        ):
             if key in per_seed[0]:
                 row[key] = float(np.mean([r[key] for r in per_seed]))
         for key, values in (("return", returns), ("ndcg@10", ndcgs)):
@@ -344,8 +443,13 @@ def train_and_evaluate(settings: Settings, temperature: float) -> dict[str, Any]
                 mean = lower = upper = float(values[0])
             row.update({key: mean, f"{key}_lower": lower, f"{key}_upper": upper})
         summary[name] = row
+    log_propensity = logged.log.df["propensity"].to_numpy(np.float64)
     return {
-        "behavior_temperature": temperature,
+        "behavior": dataclasses.asdict(behavior),
+        "behavior_description": behavior.describe(),
+        "behavior_temperature": behavior.temperature,
+        "log_propensity_median": float(np.median(log_propensity)),
+        "log_propensity_max_over_min": float(log_propensity.max() / log_propensity.min()),
         "log_clicks": len(logged.log),
         "log_episodes": settings.log_episodes,
         "behavior_true_value": logged.true_value,
@@ -357,14 +461,25 @@ def train_and_evaluate(settings: Settings, temperature: float) -> dict[str, Any]
 # --------------------------------------------------------------------- part 3: online curve
 
 
-def online_curve(settings: Settings, plot: Path | None) -> dict[str, Any]:
-    """Part 3: online REINFORCE (top-K) learning curve vs the far-sighted reference."""
-    env = InterestEvolutionEnv(InterestEvolutionConfig(), batch_size=32, seed=0)
+def online_curve(
+    settings: Settings, plot: Path | None, gamma: float = 0.9, reward: str = "engagement"
+) -> dict[str, Any]:
+    """Part 3: online REINFORCE (top-K) learning curve vs the far-sighted reference.
+
+    Args:
+      settings: sizes.
+      plot: where to save the curve (None: no plot).
+      gamma: the agent's discount.
+      reward: ``"engagement"`` (the simulator's reward) or ``"budget-shaped"`` (train on
+        :class:`BudgetShapedEnv`; evaluation always uses the true return).
+    """
+    env_class = BudgetShapedEnv if reward == "budget-shaped" else InterestEvolutionEnv
+    env = env_class(InterestEvolutionConfig(), batch_size=32, seed=0)
     eval_env = InterestEvolutionEnv(InterestEvolutionConfig(), batch_size=64, seed=1)
     tf.keras.utils.set_random_seed(0)
     encoder = build_encoder(settings.encoder, env.vocab_size)
     agent = build_agent(
-        AgentConfig(slate_size=env.slate_size, correction="topk", learning_rate=3e-3),
+        AgentConfig(slate_size=env.slate_size, correction="topk", learning_rate=3e-3, gamma=gamma),
         encoder,
         settings.encoder.max_len,
     )
@@ -409,13 +524,19 @@ def online_curve(settings: Settings, plot: Path | None) -> dict[str, Any]:
         ax.axhline(random_ref.mean_return, color="gray", ls=":", label="random slates")
         ax.set_xlabel("training steps")
         ax.set_ylabel("mean episode return (engagement minutes)")
-        ax.set_title("Online training on the default interest-evolution simulator")
+        ax.set_title(
+            f"Online training on the default simulator (gamma={gamma:g}, reward={reward})",
+            fontsize=10,
+        )
         ax.legend(loc="center right")
         fig.tight_layout()
         plot.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(plot, dpi=120)
         plt.close(fig)
     return {
+        "gamma": gamma,
+        "reward": reward,
+        "iterations": settings.online_iterations,
         "steps": steps,
         "returns": returns,
         "final_return": returns[-1],
@@ -589,9 +710,9 @@ def _print_estimators(rows: list[dict[str, Any]]) -> None:
 
 def _print_learners(part: dict[str, Any]) -> None:
     print(
-        f"\n== 2. Learning from a biased log (behaviour = popularity softmax, tau="
-        f"{part['behavior_temperature']}; {part['log_episodes']} episodes, "
-        f"{part['log_clicks']} clicks) =="
+        f"\n== 2. Learning from a biased log (behaviour = {part['behavior_description']}; "
+        f"{part['log_episodes']} episodes, {part['log_clicks']} clicks; logged propensity median "
+        f"{part['log_propensity_median']:.2e}, max/min {part['log_propensity_max_over_min']:.0f}) =="
     )
     print(
         f"{'policy':32} {'return (mean ± 95% CI over seeds)':>34} {'NDCG@10 held-out':>18}"
@@ -607,10 +728,29 @@ def _print_learners(part: dict[str, Any]) -> None:
     for name, r in part["references"].items():
         half = (r["upper"] - r["lower"]) / 2
         print(f"{name:32} {r['return']:14.2f} ± {half:5.2f} (episodes CI)")
+    print(
+        "\nπ/β on the training log under the trained π (mean over seeds; ESS/n: Kish effective "
+        "sample size of the weights over the clicks):"
+    )
+    print(
+        f"{'policy':32} {'median':>8} {'mean':>8} {'p99':>8} {'>cap':>7} {'ESS/n capped':>13}"
+        f" {'ESS/n top-K':>12}"
+    )
+    for name, r in part["learners"].items():
+        if "weight_median" not in r:
+            continue
+        print(
+            f"{name:32} {r['weight_median']:8.3f} {r['weight_mean']:8.3f} {r['weight_p99']:8.2f}"
+            f" {r['fraction_capped']:7.2%} {r['ess_fraction_capped']:13.3f}"
+            f" {r['ess_fraction_topk']:12.3f}"
+        )
 
 
 def _print_online(curve: dict[str, Any]) -> None:
-    print("\n== 3. Online training (REINFORCE top-K, greedy evaluation) ==")
+    print(
+        f"\n== 3. Online training (REINFORCE top-K, greedy evaluation; gamma={curve['gamma']:g}, "
+        f"training reward={curve['reward']}, {curve['iterations']} iterations) =="
+    )
     print("  steps:   " + " ".join(f"{s:7d}" for s in curve["steps"]))
     print("  return:  " + " ".join(f"{r:7.2f}" for r in curve["returns"]))
     print(
@@ -643,16 +783,39 @@ def main() -> None:
         "--online-iterations", type=int, default=None, help="online collect/train iterations"
     )
     parser.add_argument(
+        "--behavior",
+        choices=("popularity", "personalized"),
+        default="popularity",
+        help="part 2's logging policy: popularity softmax (ignores the user) or personalised "
+        "softmax(a * true click logit + b * log popularity)",
+    )
+    parser.add_argument(
         "--behavior-temperature",
         type=float,
         default=0.5,
-        help="temperature of the biased behaviour policy's popularity softmax",
+        help="temperature of the popularity-softmax behaviour",
+    )
+    parser.add_argument(
+        "--behavior-interest-weight", type=float, default=1.0, help="a of the personalised one"
+    )
+    parser.add_argument(
+        "--behavior-popularity-weight", type=float, default=1.0, help="b of the personalised one"
+    )
+    parser.add_argument(
+        "--online-gamma", type=float, default=0.9, help="discount of the online learner (part 3)"
+    )
+    parser.add_argument(
+        "--online-reward",
+        choices=("engagement", "budget-shaped"),
+        default="engagement",
+        help="part 3's training reward: the simulator's, or the far-sighted oracle's per-click "
+        "value (evaluation always uses the true return)",
     )
     parser.add_argument(
         "--plot",
-        type=Path,
-        default=Path(__file__).resolve().parents[1] / "docs" / "off_policy_curve.png",
-        help="where to save the online-training curve",
+        type=str,
+        default=str(Path(__file__).resolve().parents[1] / "docs" / "off_policy_curve.png"),
+        help="where to save the online-training curve ('' = no plot)",
     )
     parser.add_argument(
         "--skip",
@@ -669,6 +832,13 @@ def main() -> None:
         settings = dataclasses.replace(settings, offline_steps=args.offline_steps)
     if args.online_iterations is not None:
         settings = dataclasses.replace(settings, online_iterations=args.online_iterations)
+    behavior = Behavior(
+        args.behavior,
+        args.behavior_temperature,
+        args.behavior_interest_weight,
+        args.behavior_popularity_weight,
+    )
+    plot = Path(args.plot) if args.plot else None
     start = time.perf_counter()
     report: dict[str, Any] = {
         "benchmark": "off_policy_correction",
@@ -684,8 +854,12 @@ def main() -> None:
     }
     parts = (
         ("ope", "estimators", lambda: estimator_accuracy(settings)),
-        ("learners", "learners", lambda: train_and_evaluate(settings, args.behavior_temperature)),
-        ("online", "online", lambda: online_curve(settings, args.plot)),
+        ("learners", "learners", lambda: train_and_evaluate(settings, behavior)),
+        (
+            "online",
+            "online",
+            lambda: online_curve(settings, plot, args.online_gamma, args.online_reward),
+        ),
         ("timing", "step_time", lambda: step_times(settings)),
         ("peaked", "peaked", lambda: peaked_catalog(settings)),
     )

@@ -4,8 +4,9 @@
   users with interests, satiation and a time budget, logit choice with a no-click option).
 * :class:`SemiSyntheticEnv` — users and click model fitted (implicit ALS) on a real
   ``InteractionLog``.
-* :func:`generate_logged_data` — roll out a popularity-softmax behaviour policy and return an
-  ``InteractionLog`` with true propensities and the behaviour policy's true value.
+* :func:`generate_logged_data` — roll out a behaviour policy (popularity softmax, or the
+  personalised :class:`PersonalizedSoftmaxPolicy`) and return an ``InteractionLog`` with true
+  propensities and the behaviour policy's true value.
 
 All environments share the contract of ``docs/architecture.md`` (:class:`SlateEnvironment`).
 """
@@ -21,8 +22,10 @@ from tfrec.environments.episodes import StepBatch, run_episodes
 from tfrec.environments.factorization import ImplicitALS, fit_implicit_als
 from tfrec.environments.logging_policy import (
     LoggedData,
+    PersonalizedSoftmaxPolicy,
     PopularitySoftmaxPolicy,
     generate_logged_data,
+    personalized_probabilities,
 )
 from tfrec.environments.semi_synthetic import SemiSyntheticConfig, SemiSyntheticEnv
 from tfrec.environments.simulator import InterestEvolutionConfig, InterestEvolutionEnv
@@ -35,6 +38,7 @@ __all__ = [
     "InterestEvolutionConfig",
     "InterestEvolutionEnv",
     "LoggedData",
+    "PersonalizedSoftmaxPolicy",
     "PopularitySoftmaxPolicy",
     "SemiSyntheticConfig",
     "SemiSyntheticEnv",
@@ -48,6 +52,7 @@ __all__ = [
     "fit_implicit_als",
     "generate_logged_data",
     "left_pad",
+    "personalized_probabilities",
     "run_episodes",
     "sample_choice",
     "slate_choice_probabilities",

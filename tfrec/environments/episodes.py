@@ -31,6 +31,9 @@ class StepBatch:
       last: bool ``[n]`` whether the episode ended with this step.
       clicked_item: int32 ``[n]`` clicked item index (0 = none).
       click_position: int32 ``[n]`` clicked slate position (-1 = none).
+      policy_info: the policy's ``PolicyStep.info`` entries that are arrays with a leading batch
+        dimension ``B``, restricted to the ``n`` slots (e.g. the behaviour policies'
+        ``"slate_propensity"`` float64 ``[n, k]``); empty for policies without such info.
     """
 
     episode: np.ndarray
@@ -41,6 +44,7 @@ class StepBatch:
     last: np.ndarray
     clicked_item: np.ndarray
     click_position: np.ndarray
+    policy_info: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
 
 def as_py_policy(policy: Any) -> py_policy.PyPolicy:
@@ -63,6 +67,18 @@ def as_py_policy(policy: Any) -> py_policy.PyPolicy:
         f"policy must be a TF-Agents PyPolicy or TFPolicy, got {type(policy).__name__}; wrap a "
         "Keras model in a policy (e.g. tfrec.policies) first."
     )
+
+
+def _batched_info(info: Any, batch_size: int, keep: np.ndarray) -> dict[str, np.ndarray]:
+    """Entries of a dict ``PolicyStep.info`` with leading dimension ``batch_size``, at ``keep``."""
+    if not isinstance(info, dict):
+        return {}
+    out = {}
+    for key, value in info.items():
+        value = np.asarray(value)
+        if value.ndim >= 1 and value.shape[0] == batch_size:
+            out[key] = value[keep]
+    return out
 
 
 def run_episodes(
@@ -129,6 +145,7 @@ def run_episodes(
             last=last[acting],
             clicked_item=info["clicked_item"][acting],
             click_position=info["click_position"][acting],
+            policy_info=_batched_info(out.info, b, acting),
         )
         step[acting] += 1
         done = acting & last

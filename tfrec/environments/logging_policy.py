@@ -1,12 +1,21 @@
 """Logged data with known propensities: a biased behaviour policy rolled out on a simulator.
 
-The behaviour policy ``beta`` is a softmax over item popularity with a temperature,
-``beta(j) = pop_j^(1/tau) / sum_i pop_i^(1/tau)`` (``tau -> 0``: always the chart's top item;
-``tau -> inf``: uniform), and a slate is ``k`` items sampled i.i.d. from ``beta`` (the
-behaviour model Chen et al. 2019, §4.3, assume). It ignores the user, so
-``beta(j | state) = beta(j)``; the log records it as the propensity of the consumed item, which is
-what the off-policy corrections and estimators need. Because the simulator's truth is known, the
-behaviour policy's true value (mean return over the logged episodes) comes with the log.
+Two behaviour policies ``beta``; each shows a slate of ``k`` items sampled i.i.d. from ``beta``
+(the behaviour model Chen et al. 2019, §4.3, assume) and reports ``beta`` of every slate item in
+``PolicyStep.info["slate_propensity"]`` (float64 ``[B, k]``):
+
+* :class:`PopularitySoftmaxPolicy` — a softmax over item popularity with a temperature,
+  ``beta(j) = pop_j^(1/tau) / sum_i pop_i^(1/tau)`` (``tau -> 0``: always the chart's top item;
+  ``tau -> inf``: uniform). It ignores the user: ``beta(j | state) = beta(j)``.
+* :class:`PersonalizedSoftmaxPolicy` — a personalised but biased production recommender,
+  ``beta(j | u) ∝ exp(a * s_j(u) + b * log pop_j)``, where ``s_j(u)`` is the simulator's true
+  click logit of item ``j`` for user ``u`` now (appeal + interest match - satiation): a perfectly
+  calibrated click-through model, tilted toward the chart. It favours what gets clicked, i.e.
+  high-appeal clickbait, not what is worth the user's time (quality).
+
+The log records ``beta`` of the consumed item as its propensity, which is what the off-policy
+corrections and estimators need. Because the simulator's truth is known, the behaviour policy's
+true value (mean return over the logged episodes) comes with the log.
 """
 
 from __future__ import annotations
@@ -47,16 +56,7 @@ class PopularitySoftmaxPolicy(py_policy.PyPolicy):
     ):
         super().__init__(time_step_spec, action_spec)
         num_items = int(action_spec.maximum) + 1 - NUM_RESERVED
-        popularity = np.asarray(popularity, dtype=np.float64)
-        if popularity.shape != (num_items,):
-            raise ValueError(
-                f"popularity must have shape [num_items={num_items}], got {list(popularity.shape)}."
-            )
-        if not np.all(np.isfinite(popularity)) or np.any(popularity <= 0):
-            raise ValueError(
-                "popularity must be finite and > 0 for every item (add a small count to unseen "
-                "items, e.g. counts + 1)."
-            )
+        popularity = _check_popularity(popularity, num_items)
         if not temperature > 0:
             raise ValueError(f"temperature must be > 0, got {temperature}.")
         logits = np.log(popularity) / temperature
@@ -78,7 +78,122 @@ class PopularitySoftmaxPolicy(py_policy.PyPolicy):
         rows = np.minimum(
             np.searchsorted(self._cumulative, u, side="right"), len(self._cumulative) - 1
         )
-        return policy_step.PolicyStep((rows + FIRST_ITEM_INDEX).astype(np.int32), policy_state, ())
+        info = {"slate_propensity": self.probabilities[rows]}
+        return policy_step.PolicyStep(
+            (rows + FIRST_ITEM_INDEX).astype(np.int32), policy_state, info
+        )
+
+
+def personalized_probabilities(
+    click_logits: np.ndarray,
+    log_popularity: np.ndarray,
+    interest_weight: float,
+    popularity_weight: float,
+) -> np.ndarray:
+    """``beta(j | u) = softmax_j(a * s_j(u) + b * log pop_j)``.
+
+    Args:
+      click_logits: float ``[B, N]`` click logits ``s_j(u)`` of every item for each user.
+      log_popularity: float ``[N]`` log popularity of each item.
+      interest_weight: ``a``.
+      popularity_weight: ``b``.
+
+    Returns:
+      float64 ``[B, N]``, rows summing to 1.
+    """
+    logits = (
+        interest_weight * np.asarray(click_logits, np.float64)
+        + popularity_weight * (np.asarray(log_popularity, np.float64)[None, :])
+    )
+    logits -= logits.max(axis=1, keepdims=True)
+    p = np.exp(logits)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+class PersonalizedSoftmaxPolicy(py_policy.PyPolicy):
+    """Slates of ``k`` items sampled i.i.d. from ``softmax(a * s(u) + b * log pop)`` per user.
+
+    A personalised but biased behaviour policy: ``s_j(u)`` are the simulator's true click logits
+    of the current users (``env.click_logits()``, so the policy is a perfectly calibrated
+    click model), ``b * log pop_j`` tilts it toward the chart. It reads the environment's
+    *current* users, like the oracle policies of :mod:`tfrec.policies.reference`, so it must be
+    called on that environment's latest batched time step.
+
+    Args:
+      env: the batched simulator it recommends in (needs ``click_logits() -> [B, N]``).
+      popularity: float ``[num_items]`` positive popularity (catalog row ``j`` = item ``j + 2``).
+      interest_weight: ``a >= 0``, weight of the user's click logits.
+      popularity_weight: ``b >= 0``, weight of the log popularity.
+      seed: seed of the sampler.
+    """
+
+    def __init__(
+        self,
+        env: Any,
+        popularity: np.ndarray,
+        interest_weight: float = 1.0,
+        popularity_weight: float = 1.0,
+        seed: int | None = 0,
+    ):
+        super().__init__(env.time_step_spec(), env.action_spec())
+        if not hasattr(env, "click_logits"):
+            raise ValueError(
+                f"{type(env).__name__} has no click_logits(); PersonalizedSoftmaxPolicy needs a "
+                "simulator that exposes its users' true click logits (e.g. InterestEvolutionEnv)."
+            )
+        self.log_popularity = np.log(_check_popularity(popularity, env.num_items))
+        if interest_weight < 0 or popularity_weight < 0:
+            raise ValueError(
+                f"interest_weight and popularity_weight must be >= 0, got {interest_weight}, "
+                f"{popularity_weight}."
+            )
+        self.env = env
+        self.interest_weight = float(interest_weight)
+        self.popularity_weight = float(popularity_weight)
+        self._k = int(env.action_spec().shape[0])
+        self._rng = np.random.default_rng(seed)
+
+    def probabilities(self) -> np.ndarray:
+        """``beta(j | u)`` of every item for the environment's current users: float64 ``[B, N]``."""
+        return personalized_probabilities(
+            self.env.click_logits(),
+            self.log_popularity,
+            self.interest_weight,
+            self.popularity_weight,
+        )
+
+    def _action(self, time_step: ts.TimeStep, policy_state: Any) -> policy_step.PolicyStep:
+        observation = np.asarray(time_step.observation)
+        if observation.ndim != 2 or observation.shape[0] != self.env.batch_size:
+            raise ValueError(
+                "PersonalizedSoftmaxPolicy reads the simulator's current users, so it needs that "
+                f"environment's batched time step [batch_size={self.env.batch_size}, max_len]; "
+                f"got observation shape {list(observation.shape)}."
+            )
+        probs = self.probabilities()  # [B, N]
+        cumulative = np.cumsum(probs, axis=1)
+        u = self._rng.random((probs.shape[0], self._k)) * cumulative[:, -1:]
+        # Inverse-CDF sampling per user: the number of cumulative masses <= u.
+        rows = (cumulative[:, None, :] <= u[:, :, None]).sum(-1)
+        rows = np.minimum(rows, probs.shape[1] - 1)
+        info = {"slate_propensity": np.take_along_axis(probs, rows, axis=1)}
+        return policy_step.PolicyStep(
+            (rows + FIRST_ITEM_INDEX).astype(np.int32), policy_state, info
+        )
+
+
+def _check_popularity(popularity: np.ndarray, num_items: int) -> np.ndarray:
+    popularity = np.asarray(popularity, dtype=np.float64)
+    if popularity.shape != (num_items,):
+        raise ValueError(
+            f"popularity must have shape [num_items={num_items}], got {list(popularity.shape)}."
+        )
+    if not np.all(np.isfinite(popularity)) or np.any(popularity <= 0):
+        raise ValueError(
+            "popularity must be finite and > 0 for every item (add a small count to unseen "
+            "items, e.g. counts + 1)."
+        )
+    return popularity
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -89,7 +204,8 @@ class LoggedData:
       log: the :class:`tfrec.data.InteractionLog` (user = ``episode_<id>``, item = ``item_<j>``,
         timestamp = step, reward, propensity = ``beta(item)``; with impressions also
         ``position``, ``clicked``).
-      behavior_probabilities: float64 ``[num_items]`` ``beta`` over catalog rows.
+      behavior_probabilities: float64 ``[num_items]`` ``beta`` over catalog rows when the
+        behaviour ignores the user (:class:`PopularitySoftmaxPolicy`), else None.
       episode_returns: float64 ``[num_episodes]`` true returns of the logged episodes.
       true_value: mean of ``episode_returns``: the behaviour policy's value.
       true_value_stderr: its standard error.
@@ -97,7 +213,7 @@ class LoggedData:
     """
 
     log: Any
-    behavior_probabilities: np.ndarray
+    behavior_probabilities: np.ndarray | None
     episode_returns: np.ndarray
     true_value: float
     true_value_stderr: float
@@ -112,17 +228,23 @@ def generate_logged_data(
     popularity: np.ndarray | None = None,
     impressions: bool = False,
     seed: int = 0,
+    policy: PopularitySoftmaxPolicy | PersonalizedSoftmaxPolicy | None = None,
 ) -> LoggedData:
-    """Rolls out :class:`PopularitySoftmaxPolicy` on ``env`` and returns the log.
+    """Rolls out a behaviour policy on ``env`` and returns the log.
 
     Args:
       env: a batched tfrec environment (re-seeded with ``seed`` and reset).
       num_episodes: episodes to log (each becomes one user, ``episode_<id>``).
-      temperature: behaviour softmax temperature.
-      popularity: float ``[num_items]`` positive popularity; default ``env.item_popularity()``.
+      temperature: behaviour softmax temperature (default behaviour only).
+      popularity: float ``[num_items]`` positive popularity; default ``env.item_popularity()``
+        (default behaviour only).
       impressions: False: one row per click; True: one row per shown slate item (columns
         ``position``, ``clicked``; ``reward`` is nonzero only on the clicked row).
-      seed: seed of the environment and the behaviour policy.
+      seed: seed of the environment and of the default behaviour policy.
+      policy: the behaviour policy; default :class:`PopularitySoftmaxPolicy` (``popularity``,
+        ``temperature``, ``seed``). Any policy whose ``PolicyStep.info["slate_propensity"]``
+        holds ``beta`` of each slate item (float ``[B, k]``) works; a
+        :class:`PersonalizedSoftmaxPolicy` must have been built on ``env``.
 
     Returns:
       A :class:`LoggedData`.
@@ -133,21 +255,33 @@ def generate_logged_data(
     """
     from tfrec.data import InteractionLog  # local: tfrec.data loads pandas machinery
 
-    if popularity is None:
-        if not hasattr(env, "item_popularity"):
-            raise ValueError(
-                f"{type(env).__name__} has no item_popularity(); pass popularity=[num_items]."
-            )
-        popularity = env.item_popularity()
-    policy = PopularitySoftmaxPolicy(
-        env.time_step_spec(), env.action_spec(), popularity, temperature, seed=seed
-    )
+    if policy is None:
+        if popularity is None:
+            if not hasattr(env, "item_popularity"):
+                raise ValueError(
+                    f"{type(env).__name__} has no item_popularity(); pass popularity=[num_items]."
+                )
+            popularity = env.item_popularity()
+        policy = PopularitySoftmaxPolicy(
+            env.time_step_spec(), env.action_spec(), popularity, temperature, seed=seed
+        )
+    elif getattr(policy, "env", env) is not env:
+        raise ValueError(
+            f"{type(policy).__name__} reads the users of the environment it was built on; build "
+            "it on the environment passed to generate_logged_data."
+        )
     returns = np.zeros(num_episodes)
     frames: list[dict[str, np.ndarray]] = []
     num_slates = 0
     for batch in run_episodes(env, policy, num_episodes, seed=seed):
         np.add.at(returns, batch.episode, batch.reward)
         n, k = batch.action.shape
+        if "slate_propensity" not in batch.policy_info:
+            raise ValueError(
+                f"{type(policy).__name__} does not report info['slate_propensity'] [B, k]; the "
+                "log needs the behaviour's propensity of every shown item."
+            )
+        slate_propensity = batch.policy_info["slate_propensity"]
         num_slates += n
         if impressions:
             position = np.tile(np.arange(k, dtype=np.int32), n)
@@ -160,6 +294,7 @@ def generate_logged_data(
                     "position": position,
                     "clicked": clicked,
                     "reward": np.where(clicked, np.repeat(batch.reward, k), 0.0),
+                    "propensity": slate_propensity.ravel(),
                 }
             )
         else:
@@ -170,6 +305,7 @@ def generate_logged_data(
                     "step": batch.step[click],
                     "item": batch.clicked_item[click],
                     "reward": batch.reward[click].astype(np.float64),
+                    "propensity": slate_propensity[click, batch.click_position[click]],
                 }
             )
     columns = {key: np.concatenate([f[key] for f in frames]) for key in frames[0]}
@@ -184,15 +320,17 @@ def generate_logged_data(
             "item": pd.Series(columns["item"] - FIRST_ITEM_INDEX).map("item_{}".format),
             "timestamp": columns.pop("step").astype(np.int64),
             "reward": columns.pop("reward").astype(np.float32),
-            "propensity": policy.item_propensity(columns.pop("item")).astype(np.float32),
-            **columns,
+            "propensity": columns.pop("propensity").astype(np.float32),
+            **{key: value for key, value in columns.items() if key != "item"},
         }
     )
     log = InteractionLog.from_dataframe(df, source="generate_logged_data")
     stderr = float(returns.std(ddof=1) / math.sqrt(num_episodes)) if num_episodes > 1 else math.nan
     return LoggedData(
         log=log,
-        behavior_probabilities=policy.probabilities,
+        behavior_probabilities=(
+            policy.probabilities if isinstance(policy, PopularitySoftmaxPolicy) else None
+        ),
         episode_returns=returns,
         true_value=float(returns.mean()),
         true_value_stderr=stderr,
