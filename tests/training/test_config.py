@@ -50,3 +50,16 @@ def test_catalog_checks():
         AgentConfig(slate_size=2, num_candidates=10).check_catalog(7)
     with pytest.raises(ValueError, match="num_sampled"):
         AgentConfig(sampled_softmax_threshold=5, num_sampled=10).check_catalog(12)
+
+
+def test_repeat_bias_reaches_the_encoder_from_settings():
+    from tfrec.settings import make_config
+    from tfrec.training.builders import build_encoder
+
+    assert EncoderConfig().repeat_bias is False
+    assert build_encoder(EncoderConfig(dim=8, num_heads=2), 6).repeat_weight is None
+    config = make_config(EncoderConfig, {"encoder": {"repeat_bias": True, "dim": 8}}, "encoder")
+    encoder = build_encoder(config, 6)
+    assert encoder.repeat_bias and float(encoder.repeat_weight) == 0.0
+    with pytest.raises(ValueError, match="repeat_bias"):
+        make_config(EncoderConfig, {"encoder": {"repeat_bias": "yes"}}, "encoder")

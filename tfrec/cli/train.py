@@ -35,6 +35,7 @@ def _encoder_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "num_layers": args.layers,
         "num_heads": args.heads,
         "dropout": args.dropout,
+        "repeat_bias": args.repeat_bias,
     }
 
 
@@ -259,6 +260,14 @@ def register(commands: Any) -> None:
     )
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     add_model_flags(train)
+    train.add_argument(
+        "--repeat-bias",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="learned scalar added to the scores of the items already in the history "
+        "(RepeatNet-style; supervised needs the full softmax); default: the --config file, "
+        "else off",
+    )
     add_log_source(train)
     add_simulator_flags(train, items=None)
     add_common_flags(train, "print a JSON summary only")

@@ -23,6 +23,7 @@ def build_encoder(config: EncoderConfig, vocab_size: int) -> SequenceEncoder:
         num_layers=config.num_layers,
         num_heads=config.num_heads,
         dropout=config.dropout,
+        repeat_bias=config.repeat_bias,
     )
     encoder.build(None)
     return encoder

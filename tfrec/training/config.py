@@ -42,6 +42,8 @@ class EncoderConfig:
       num_layers: Transformer blocks.
       num_heads: attention heads (``dim`` must be divisible by it).
       dropout: dropout rate in ``[0, 1)``.
+      repeat_bias: learned scalar added to the scores of the history's items
+        (``SequenceEncoder(repeat_bias=True)``, RepeatNet-style).
     """
 
     max_len: int = 20
@@ -49,6 +51,7 @@ class EncoderConfig:
     num_layers: int = 2
     num_heads: int = 2
     dropout: float = 0.1
+    repeat_bias: bool = False
 
     def __post_init__(self) -> None:
         if self.max_len < 1:
