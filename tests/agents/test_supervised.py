@@ -214,3 +214,35 @@ def test_repeat_bias_learns_negative_weight_on_sequences_without_repeats() -> No
     assert model.encoder.repeat_weight is not None
     model.fit(sequence_dataset(seqs, config.max_len, config.batch_size), epochs=3, verbose=0)
     assert float(model.encoder.repeat_weight) < -0.1
+
+
+def test_label_smoothing_matches_numpy_reference() -> None:
+    model = build_next_item_model(_tiny_config(label_smoothing=0.2, max_len=3), 8)
+    history, targets = tf.constant([[0, 2, 3]]), tf.constant([[0, 3, 6]])
+    states = model.encoder.sequence_states(history, training=False)
+    plain = model.encoder.item_embedding.logits(states, mask_reserved=False).numpy()[0]
+    expected = []
+    for t, label in ((1, 3), (2, 6)):
+        log_probs = _log_softmax_real(plain[t])  # over the 6 real items
+        expected.append(-0.8 * log_probs[label - 2] - 0.2 * log_probs.mean())
+    loss = model.next_item_loss(history, targets, training=False).numpy()
+    np.testing.assert_allclose(loss, np.mean(expected), rtol=1e-5)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        SupervisedConfig(label_smoothing=1.0)
+    with pytest.raises(ValueError, match="label_smoothing needs loss='full'"):
+        SupervisedConfig(label_smoothing=0.1, loss="sampled")
+
+
+def test_weight_decay_uses_adamw_without_decaying_biases() -> None:
+    model = build_next_item_model(_tiny_config(weight_decay=0.1, use_output_bias=True), VOCAB)
+    optimizer = model.optimizer
+    assert isinstance(optimizer, tf.keras.optimizers.AdamW)
+    assert optimizer.weight_decay == pytest.approx(0.1)
+    assert model.encoder.item_embedding.output_bias is not None
+    assert optimizer._use_weight_decay(model.encoder.item_embedding.embeddings)
+    assert not optimizer._use_weight_decay(model.encoder.item_embedding.output_bias)
+    assert isinstance(
+        build_next_item_model(_tiny_config(), VOCAB).optimizer, tf.keras.optimizers.Adam
+    )
+    with pytest.raises(ValueError, match="weight_decay"):
+        SupervisedConfig(weight_decay=-1.0)

@@ -62,6 +62,12 @@ class SupervisedConfig:
       dropout: dropout rate.
       repeat_bias: learned scalar added to the scores of the history's items
         (``SequenceEncoder(repeat_bias=True)``); needs ``loss="full"``.
+      use_output_bias: learned per-item bias on the output scores (untied from the table).
+      label_smoothing: weight ``eps`` of the uniform distribution over the real items mixed
+        into the full-softmax target (Szegedy et al., CVPR 2016); needs ``loss="full"``.
+      weight_decay: decoupled weight decay of AdamW (Loshchilov & Hutter, ICLR 2019) on the
+        weight matrices and tables (not on biases, LayerNorm scales or the repeat weight);
+        0 = plain Adam.
       learning_rate: Adam learning rate.
       batch_size: training windows per batch.
       epochs: maximum epochs.
@@ -84,6 +90,9 @@ class SupervisedConfig:
     num_heads: int = 2
     dropout: float = 0.2
     repeat_bias: bool = False
+    use_output_bias: bool = False
+    label_smoothing: float = 0.0
+    weight_decay: float = 0.0
     learning_rate: float = 1e-3
     batch_size: int = 128
     epochs: int = 100
@@ -106,6 +115,13 @@ class SupervisedConfig:
             raise ValueError(f"sampler must be one of {SAMPLERS}, got {self.sampler!r}.")
         if self.repeat_bias and self.loss != "full":
             raise ValueError(REPEAT_BIAS_NEEDS_FULL)
+        if not 0.0 <= self.label_smoothing < 1.0 or self.weight_decay < 0.0:
+            raise ValueError(
+                "label_smoothing must be in [0, 1) and weight_decay >= 0; got "
+                f"{self.label_smoothing}, {self.weight_decay}."
+            )
+        if self.label_smoothing and self.loss != "full":
+            raise ValueError("label_smoothing needs loss='full' (or label_smoothing=0).")
         for name in ("max_len", "dim", "num_layers", "num_heads", "batch_size", "epochs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
@@ -158,6 +174,7 @@ class NextItemModel(tf.keras.Model):
       sampling_probabilities: float ``[vocab_size]`` negative distribution (required for
         ``loss="sampled"``, see :func:`sampling_distribution`).
       num_sampled: negatives per batch for the sampled softmax.
+      label_smoothing: ``eps`` of the label smoothing of the full softmax (0 = none).
       **kwargs: forwarded to ``tf.keras.Model``.
 
     Call:
@@ -173,6 +190,7 @@ class NextItemModel(tf.keras.Model):
         loss: str = "full",
         sampling_probabilities: np.ndarray | None = None,
         num_sampled: int = 256,
+        label_smoothing: float = 0.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -180,6 +198,12 @@ class NextItemModel(tf.keras.Model):
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}.")
         if loss != "full" and encoder.repeat_weight is not None:
             raise ValueError(REPEAT_BIAS_NEEDS_FULL)
+        if not 0.0 <= label_smoothing < 1.0 or (label_smoothing and loss != "full"):
+            raise ValueError(
+                f"label_smoothing must be in [0, 1) and needs loss='full'; got {label_smoothing} "
+                f"with loss={loss!r}."
+            )
+        self.label_smoothing = float(label_smoothing)
         if loss == "sampled":
             if sampling_probabilities is None:
                 raise ValueError(
@@ -279,7 +303,14 @@ class NextItemModel(tf.keras.Model):
             logits += table.output_bias[FIRST_ITEM_INDEX:]
         if seen is not None:
             logits += self.encoder.repeat_weight * seen[:, FIRST_ITEM_INDEX:]
-        return tf.nn.sparse_softmax_cross_entropy_with_logits(labels - FIRST_ITEM_INDEX, logits)
+        labels -= FIRST_ITEM_INDEX
+        if not self.label_smoothing:
+            return tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
+        # (1 - eps) * CE(label) + eps * CE(uniform over the real items).
+        log_probs = tf.nn.log_softmax(logits)
+        label_term = tf.gather(log_probs, labels, batch_dims=1)
+        eps = self.label_smoothing
+        return -(1.0 - eps) * label_term - eps * tf.reduce_mean(log_probs, axis=-1)
 
     def _sampled_softmax(self, states: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
         table = self.encoder.item_embedding
@@ -446,7 +477,7 @@ def build_next_item_model(
         current one). Its optimizer averages the replicas' gradients.
 
     Returns:
-      A compiled :class:`NextItemModel` (Adam).
+      A compiled :class:`NextItemModel` (Adam, or AdamW when ``config.weight_decay > 0``).
     """
     strategy = strategy or tf.distribute.get_strategy()
     tf.keras.utils.set_random_seed(config.seed)
@@ -465,6 +496,7 @@ def _build_next_item_model(
         num_heads=config.num_heads,
         dropout=config.dropout,
         repeat_bias=config.repeat_bias,
+        use_output_bias=config.use_output_bias,
     )
     # Variables now, under the caller's strategy scope, not lazily inside a distributed step.
     encoder.build(None)
@@ -479,8 +511,19 @@ def _build_next_item_model(
         loss=config.loss,
         sampling_probabilities=probabilities,
         num_sampled=config.num_sampled,
+        label_smoothing=config.label_smoothing,
     )
-    model.compile(optimizer=average_across_replicas(tf.keras.optimizers.Adam(config.learning_rate)))
+    if config.weight_decay:
+        optimizer = tf.keras.optimizers.AdamW(
+            config.learning_rate, weight_decay=config.weight_decay
+        )
+        # Decay the weight matrices and tables only (the usual AdamW practice).
+        optimizer.exclude_from_weight_decay(
+            var_names=["bias", "gamma", "beta", "repeat_weight", "output_bias"]
+        )
+    else:
+        optimizer = tf.keras.optimizers.Adam(config.learning_rate)
+    model.compile(optimizer=average_across_replicas(optimizer))
     return model
 
 
