@@ -58,7 +58,8 @@ def export_dir(
 
 @pytest.fixture(scope="package")
 def expected_topk(encoder: SequenceEncoder, vocab: ItemVocabulary) -> Callable[..., Any]:
-    """``expected_topk(rows, k=K, exclude_history=False) -> (ids [B, k] str, scores [B, k])``.
+    """``expected_topk(rows, k=K, exclude_history=False, encoder=None) -> (ids [B, k] str,
+    scores [B, k])`` (``encoder``: another model than the package's ``encoder`` fixture).
 
     The reference top-k, computed in-process with the model and plain numpy (no export code):
     unknown ids and "" are dropped, the last MAX_LEN known items are left-padded, and the model's
@@ -68,12 +69,14 @@ def expected_topk(encoder: SequenceEncoder, vocab: ItemVocabulary) -> Callable[.
 
 
 def _expected_topk(
-    encoder: SequenceEncoder,
+    default_encoder: SequenceEncoder,
     vocab: ItemVocabulary,
     rows: list[list[str]],
     k: int = K,
     exclude_history: bool = False,
+    encoder: SequenceEncoder | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
+    encoder = encoder or default_encoder
     windows = []
     for row in rows:
         known = [int(vocab.lookup([item])[0]) for item in row if item in vocab][-MAX_LEN:]

@@ -208,6 +208,26 @@ def test_exclude_history_and_next_version(export_dir: Path, encoder, vocab, expe
     assert "item_5" not in ids[1] and len(set(ids[1])) == k
 
 
+def test_learned_repeat_bias_travels_into_the_export(vocab, expected_topk, tmp_path) -> None:
+    from tfrec.encoders import SequenceEncoder
+
+    tf.keras.utils.set_random_seed(5)
+    model = SequenceEncoder(vocab.size, max_len=MAX_LEN, dim=8, num_layers=1, repeat_bias=True)
+    model(np.zeros((1, MAX_LEN), np.int32))
+    model.repeat_weight.assign(-0.7)
+    path = export_for_serving(model, vocab, base_dir=tmp_path / "m", k=K, num_shards=2)
+    meta = json.loads((path / "assets.extra" / "tfrec_export.json").read_text())
+    assert meta["repeat_bias"] and meta["item_table_shards"] == 2
+    loaded = tf.saved_model.load(str(path)).signatures["serving_default"]
+    out = loaded(history=tf.constant(_pad(ROWS)))
+    ids, scores = expected_topk(ROWS, encoder=model)
+    np.testing.assert_array_equal(out["item_ids"].numpy().astype(str), ids)
+    np.testing.assert_allclose(out["scores"].numpy(), scores, rtol=1e-5, atol=1e-5)
+    # Without the bias the answer differs for a history item that the bias pushes out of the top.
+    model.repeat_weight.assign(0.0)
+    assert not np.array_equal(expected_topk(ROWS, encoder=model)[1], scores)
+
+
 @pytest.mark.parametrize("dtype", ["float16", "int8"])
 def test_compressed_tables_agree_with_float32(
     encoder, vocab, expected_topk, tmp_path, dtype
