@@ -93,6 +93,9 @@ def test_actor_rejects_bad_arguments():
         ActorNetwork(specs.history_spec(L, V + 5), encoder)
     with pytest.raises(TypeError, match="item_embedding"):
         ActorNetwork(specs.history_spec(L, V), tf.keras.layers.Dense(3))
+    repeat = SequenceEncoder(V, L, dim=DIM, num_layers=1, num_heads=1, repeat_bias=True)
+    with pytest.raises(ValueError, match="repeat_bias"):
+        ActorNetwork(specs.history_spec(L, V), repeat)
 
 
 def test_sampled_logits_estimate_full_softmax():

@@ -66,6 +66,13 @@ class ActorNetwork(network.Network):
                 f"encoder {type(encoder).__name__} has no `item_embedding`: ActorNetwork needs a "
                 "SequenceEncoder (tied item table) to score the catalog."
             )
+        if getattr(encoder, "repeat_bias", False):
+            # π must score exactly what the exported policy serves; the agent's losses (full and
+            # sampled softmax) score states against the tied table only.
+            raise ValueError(
+                "ActorNetwork does not support an encoder with repeat_bias=True (a supervised "
+                "next-item feature); build the policy's encoder with repeat_bias=False."
+            )
         if not temperature > 0:
             raise ValueError(f"temperature must be > 0, got {temperature}.")
         if observation_spec.shape.rank != 1:
