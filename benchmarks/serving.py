@@ -39,7 +39,16 @@ DIM = 64
 MAX_LEN = 50
 K = 10
 BATCH = 256
-VARIANTS = ("float32", "float16", "int8")
+DTYPES = ("float32", "float16", "int8")
+DEFAULT_VARIANTS = "float32,float32:1,float16,int8"
+
+
+def parse_variant(variant: str) -> tuple[str, int | None]:
+    """``"float16"`` -> ("float16", None) (default shard count); ``"float32:1"`` -> 1 shard."""
+    dtype, _, shards = variant.partition(":")
+    if dtype not in DTYPES or (shards and not shards.isdigit()):
+        raise ValueError(f"variant {variant!r}: expected DTYPE or DTYPE:SHARDS, DTYPE in {DTYPES}")
+    return dtype, int(shards) if shards else None
 
 
 def _export(num_items: int, root: Path, variants: tuple[str, ...]) -> dict[str, str]:
@@ -57,12 +66,14 @@ def _export(num_items: int, root: Path, variants: tuple[str, ...]) -> dict[str, 
     np.save(root / f"table_{num_items}.npy", encoder.item_embedding.embeddings.numpy())
     dirs = {}
     for variant in variants:
+        dtype, shards = parse_variant(variant)
         path = export_for_serving(
             encoder,
             ids,
-            base_dir=root / f"m{num_items}_{variant}",
+            base_dir=root / f"m{num_items}_{variant.replace(':', '_')}",
             k=K,
-            item_table_dtype=variant,
+            item_table_dtype=dtype,
+            num_shards=shards,
             save_keras=False,
         )
         dirs[variant] = str(path)
@@ -88,20 +99,41 @@ def _measure(args: argparse.Namespace) -> None:
         picks = rng.integers(0, num_items, size=(count, batch, MAX_LEN))
         return [np.char.add("item_", p.astype(str)).astype(object) for p in picks]
 
+    if args.intra_op:
+        tf.config.threading.set_intra_op_parallelism_threads(args.intra_op)
+    if args.inter_op:
+        tf.config.threading.set_inter_op_parallelism_threads(args.inter_op)
     single = requests(1, args.calls)
     batched = requests(BATCH, args.batch_calls)
-    rows = []
-    reference_ids = None
-    for variant, path in dirs.items():
-        serve = tf.saved_model.load(path).signatures["serving_default"]
-        for request in single[:10]:  # warm-up: kernels, lookup tables
+
+    # numpy reference: the scoring matmul + top-k selection alone, float32.
+    def numpy_topk(states: np.ndarray) -> np.ndarray:
+        scores = states @ table.T
+        top = np.argpartition(scores, -K, axis=1)[:, -K:]
+        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1)
+        return np.take_along_axis(top, order, axis=1)
+
+    serves = {v: tf.saved_model.load(p).signatures["serving_default"] for v, p in dirs.items()}
+    states = rng.normal(size=(args.calls, 1, DIM)).astype(np.float32)
+    for request, state in zip(single[:10], states[:10]):  # warm-up: kernels, lookup tables
+        for serve in serves.values():
             serve(history=tf.constant(request))
-        times = []
-        for request in single:
+        numpy_topk(state)
+    # Batch-1 calls interleaved round-robin (each variant, then numpy, request by request), so a
+    # change of machine load during the run hits every column alike.
+    times: dict[str, list[float]] = {v: [] for v in [*serves, "numpy"]}
+    for request, state in zip(single, states):
+        for variant, serve in serves.items():
             start = time.perf_counter()
             serve(history=tf.constant(request))["item_ids"].numpy()
-            times.append(time.perf_counter() - start)
-        p50, p99 = _percentiles(times)
+            times[variant].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        numpy_topk(state)
+        times["numpy"].append(time.perf_counter() - start)
+    rows = []
+    reference_ids = None
+    for variant, serve in serves.items():
+        p50, p99 = _percentiles(times[variant])
         serve(history=tf.constant(batched[0]))
         start = time.perf_counter()
         for request in batched:
@@ -116,10 +148,13 @@ def _measure(args: argparse.Namespace) -> None:
             agreement = float(
                 np.mean([len(set(a) & set(b)) / K for a, b in zip(reference_ids, agreement_ids)])
             )
+        path = dirs[variant]
         size_mb = sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file()) / 2**20
+        meta = json.loads((Path(path) / "assets.extra" / "tfrec_export.json").read_text())
         rows.append(
             {
                 "variant": variant,
+                "shards": meta["item_table_shards"],
                 "p50_ms": p50,
                 "p99_ms": p99,
                 "throughput_rps": throughput,
@@ -127,23 +162,7 @@ def _measure(args: argparse.Namespace) -> None:
                 "export_mb": size_mb,
             }
         )
-
-    # numpy reference: the scoring matmul + top-k selection alone, float32.
-    def numpy_topk(states: np.ndarray) -> np.ndarray:
-        scores = states @ table.T
-        top = np.argpartition(scores, -K, axis=1)[:, -K:]
-        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1)
-        return np.take_along_axis(top, order, axis=1)
-
-    states = rng.normal(size=(args.calls, 1, DIM)).astype(np.float32)
-    for state in states[:10]:
-        numpy_topk(state)
-    times = []
-    for state in states:
-        start = time.perf_counter()
-        numpy_topk(state)
-        times.append(time.perf_counter() - start)
-    p50, p99 = _percentiles(times)
+    p50, p99 = _percentiles(times["numpy"])
     batch_states = rng.normal(size=(args.batch_calls, BATCH, DIM)).astype(np.float32)
     start = time.perf_counter()
     for state in batch_states:
@@ -159,7 +178,17 @@ def _measure(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
-    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument(
+        "--variants",
+        default=DEFAULT_VARIANTS,
+        help="comma-separated DTYPE or DTYPE:SHARDS (first: the float32 reference of top10)",
+    )
+    parser.add_argument(
+        "--intra-op", type=int, default=0, help="TF intra-op threads (0: TF default)"
+    )
+    parser.add_argument(
+        "--inter-op", type=int, default=0, help="TF inter-op threads (0: TF default)"
+    )
     parser.add_argument("--calls", type=int, default=200, help="timed batch-1 requests")
     parser.add_argument("--batch-calls", type=int, default=5, help="timed batch-256 requests")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
@@ -171,8 +200,12 @@ def main() -> None:
 
     sizes = [int(s) for s in args.sizes.split(",")]
     variants = tuple(v for v in args.variants.split(",") if v)
-    if variants[0] != "float32" or not set(variants) <= set(VARIANTS):
-        parser.error(f"--variants must start with float32 and be among {VARIANTS}.")
+    try:
+        parsed = [parse_variant(v) for v in variants]
+    except ValueError as error:
+        parser.error(str(error))
+    if parsed[0][0] != "float32":
+        parser.error("--variants must start with a float32 variant (the top10 reference).")
     load_before = os.getloadavg()
     results = []
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -194,6 +227,10 @@ def main() -> None:
                     str(args.calls),
                     "--batch-calls",
                     str(args.batch_calls),
+                    "--intra-op",
+                    str(args.intra_op),
+                    "--inter-op",
+                    str(args.inter_op),
                 ],
                 capture_output=True,
                 text=True,
@@ -219,7 +256,7 @@ def main() -> None:
     load_after = os.getloadavg()
 
     header = (
-        f"{'items':>9} {'table':>7} {'p50 ms':>8} {'p99 ms':>8} {'req/s@256':>10} "
+        f"{'items':>9} {'table':>9} {'shards':>6} {'p50 ms':>8} {'p99 ms':>8} {'req/s@256':>10} "
         f"{'np p50':>8} {'np p99':>8} {'np req/s':>9} {'p50/np':>7} {'top10':>6} {'MB':>7}"
     )
     print(f"serving_default, batch 1 latency and batch {BATCH} throughput (d={DIM}, k={K})")
@@ -227,7 +264,7 @@ def main() -> None:
     print("-" * len(header))
     for r in results:
         print(
-            f"{r['items']:>9,} {r['variant']:>7} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
+            f"{r['items']:>9,} {r['variant']:>9} {r['shards']:>6} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
             f"{r['throughput_rps']:>10.0f} {r['numpy_p50_ms']:>8.2f} {r['numpy_p99_ms']:>8.2f} "
             f"{r['numpy_throughput_rps']:>9.0f} {r['p50_ratio']:>7.2f} "
             f"{r['top10_agreement']:>6.3f} {r['export_mb']:>7.1f}"
@@ -250,6 +287,8 @@ def main() -> None:
                 "batch": BATCH,
                 "calls": args.calls,
                 "batch_calls": args.batch_calls,
+                "intra_op": args.intra_op,
+                "inter_op": args.inter_op,
                 "loadavg_before": load_before,
                 "loadavg_after": load_after,
                 "cpus": os.cpu_count(),
