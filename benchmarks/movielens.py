@@ -6,7 +6,10 @@ second-to-last = validation); full ranking over every item of the catalog; ties 
 pessimistically. Each metric is reported twice: *unmasked* (items already in the history stay
 candidates, RecBole's protocol) and *masked* (the user's whole history is excluded).
 
-The Transformer is early-stopped on validation NDCG@10 (best weights restored); the test set is
+Two Transformer variants (``--variants``): plain SASRec, and SASRec with the learned repeat bias
+(``SupervisedConfig.repeat_bias``: one trained scalar ``w`` added to the score of every item of
+the input window, RepeatNet-style; a model parameter learned from the training data, not an
+evaluation mask: the unmasked protocol is unchanged). Each is early-stopped on validation NDCG@10 (best weights restored); the test set is
 ranked once per epoch only to draw the curve "test NDCG@10 vs training seconds" (it never selects
 anything) and once at the end for the table. Training seconds exclude the evaluations.
 
@@ -62,6 +65,10 @@ from tfrec.evaluation.ranking import evaluate_ranking  # noqa: E402
 KS = (10, 20)
 COLUMNS = ("hr@10", "ndcg@10", "hr@20", "ndcg@20", "mrr@10")
 PEER_NDCG10 = 0.0523  # RecBole 1.2.1 SASRec after 3 epochs (~750 s), from issue 3
+VARIANTS = {
+    "plain": ("Transformer (SASRec, full CE)", {}),
+    "repeat": ("Transformer + repeat bias", {"repeat_bias": True}),
+}
 
 
 def peak_rss_mb() -> float:
@@ -164,6 +171,69 @@ def evaluate_both(scorer, histories, targets, full_histories) -> dict[str, dict[
     }
 
 
+def train_one_seed(
+    config: SupervisedConfig,
+    train,
+    valid,
+    test,
+    vocab_size: int,
+    budget_s: float,
+    num_windows: int,
+    eval_histories: tuple[np.ndarray, np.ndarray],
+) -> dict:
+    """Trains one seed of one variant; returns its test metrics, timing and NDCG@10 curve."""
+    release_memory()
+    histories, full_histories = eval_histories
+    clock = TrainingClock(budget_s)
+    curve = RankingCallback(test, config.max_len, ks=(10,), prefix="test_")
+    fit_start = time.perf_counter()
+    model, history = train_next_item_model(
+        train, valid, config, vocab_size, [clock, curve, ProgressPrinter()]
+    )
+    fit_seconds = time.perf_counter() - fit_start
+    metrics = evaluate_both(
+        inference_scorer(model.encoder), histories, test.targets, full_histories
+    )
+    epochs = len(clock.epoch_seconds)
+    curve_points = [
+        (round(s, 1), round(r["ndcg@10"], 4))
+        for s, r in zip(np.cumsum(clock.epoch_seconds), curve.results)
+    ]
+    weight = model.encoder.repeat_weight
+    run = {
+        "seed": config.seed,
+        "metrics": metrics,
+        "epochs": epochs,
+        "best_epoch": int(np.argmax(history.history["val_ndcg@10"])) + 1,
+        "train_seconds": clock.seconds,
+        "fit_seconds_with_eval": fit_seconds,
+        "seconds_per_epoch": clock.seconds / epochs,
+        "sequences_per_second": num_windows * epochs / clock.seconds,
+        "curve": curve_points,
+        "seconds_to_peer_ndcg10": next((s for s, n in curve_points if n >= PEER_NDCG10), None),
+        "repeat_weight": float(weight.numpy()) if weight is not None else None,
+        "load_average": os.getloadavg(),
+    }
+    learned = f", learned repeat weight {run['repeat_weight']:.2f}" if weight is not None else ""
+    print(
+        f"seed {config.seed}: {epochs} epochs, {clock.seconds:.0f} s training, best epoch "
+        f"{run['best_epoch']}, test NDCG@10 {metrics['unmasked']['ndcg@10']:.4f}{learned}",
+        flush=True,
+    )
+    return run
+
+
+def variant_costs(runs: list[dict]) -> dict[str, float | None]:
+    """Mean training seconds, seconds per epoch, sequences per second and repeat weight."""
+    weights = [r["repeat_weight"] for r in runs if r["repeat_weight"] is not None]
+    return {
+        "train_seconds_mean": float(np.mean([r["train_seconds"] for r in runs])),
+        "seconds_per_epoch_mean": float(np.mean([r["seconds_per_epoch"] for r in runs])),
+        "sequences_per_second_mean": float(np.mean([r["sequences_per_second"] for r in runs])),
+        "repeat_weight_mean": float(np.mean(weights)) if weights else None,
+    }
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared/data/ml-100k")
@@ -181,6 +251,18 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--patience", type=int, default=4)
     parser.add_argument(
         "--max-train-seconds", type=float, default=150.0, help="training budget per seed"
+    )
+    parser.add_argument("--label-smoothing", type=float, default=0.0)
+    parser.add_argument("--weight-decay", type=float, default=0.0, help="AdamW decay (0: Adam)")
+    parser.add_argument(
+        "--output-bias", action="store_true", help="learned per-item output bias (untied)"
+    )
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        choices=tuple(VARIANTS),
+        default=list(VARIANTS),
+        help="Transformer variants: plain SASRec and/or SASRec with the learned repeat bias",
     )
     args = parser.parse_args(argv)
     if args.sep is not None:
@@ -219,57 +301,47 @@ def main(argv: list[str] | None = None) -> dict:
         batch_size=args.batch_size,
         epochs=args.epochs,
         patience=args.patience,
+        use_output_bias=args.output_bias,
+        label_smoothing=args.label_smoothing,
+        weight_decay=args.weight_decay,
     )
+    del baselines, scorer  # the co-occurrence matrix is not needed during training
+    release_memory()
     num_windows = len(sequence_windows(train, config.max_len)[0])  # training sequences/epoch
     runs = []
-    for seed in args.seeds:
-        release_memory()
-        clock = TrainingClock(args.max_train_seconds)
-        curve = RankingCallback(test, args.max_len, ks=(10,), prefix="test_")
-        fit_start = time.perf_counter()
-        model, history = train_next_item_model(
-            train,
-            valid,
-            dataclasses.replace(config, seed=seed),
-            vocab.size,
-            [clock, curve, ProgressPrinter()],
-        )
-        fit_seconds = time.perf_counter() - fit_start
-        metrics = evaluate_both(
-            inference_scorer(model.encoder), histories, test.targets, full_histories
-        )
-        epochs = len(clock.epoch_seconds)
-        curve_points = [
-            (round(s, 1), round(r["ndcg@10"], 4))
-            for s, r in zip(np.cumsum(clock.epoch_seconds), curve.results)
+    stds = {}
+    for variant in args.variants:
+        name, overrides = VARIANTS[variant]
+        variant_runs = [
+            train_one_seed(
+                dataclasses.replace(config, seed=seed, **overrides),
+                train,
+                valid,
+                test,
+                vocab.size,
+                args.max_train_seconds,
+                num_windows,
+                (histories, full_histories),
+            )
+            for seed in args.seeds
         ]
-        reach = next((s for s, n in curve_points if n >= PEER_NDCG10), None)
-        runs.append(
-            {
-                "seed": seed,
-                "metrics": metrics,
-                "epochs": epochs,
-                "best_epoch": int(np.argmax(history.history["val_ndcg@10"])) + 1,
-                "train_seconds": clock.seconds,
-                "fit_seconds_with_eval": fit_seconds,
-                "seconds_per_epoch": clock.seconds / epochs,
-                "sequences_per_second": num_windows * epochs / clock.seconds,
-                "curve": curve_points,
-                "seconds_to_peer_ndcg10": reach,
+        for run in variant_runs:
+            run["variant"] = variant
+        runs += variant_runs
+        results[name] = {
+            view: {
+                key: float(np.mean([r["metrics"][view][key] for r in variant_runs]))
+                for key in variant_runs[0]["metrics"][view]
             }
-        )
-        print(
-            f"seed {seed}: {epochs} epochs, {clock.seconds:.0f} s training, best epoch "
-            f"{runs[-1]['best_epoch']}, test NDCG@10 {metrics['unmasked']['ndcg@10']:.4f}",
-            flush=True,
-        )
-    results["Transformer (SASRec, full CE)"] = {
-        view: {
-            key: float(np.mean([r["metrics"][view][key] for r in runs]))
-            for key in runs[0]["metrics"][view]
+            for view in ("unmasked", "masked")
         }
-        for view in ("unmasked", "masked")
-    }
+        stds[name] = {
+            view: {
+                key: float(np.std([r["metrics"][view][key] for r in variant_runs]))
+                for key in COLUMNS
+            }
+            for view in ("unmasked", "masked")
+        }
     report = {
         "benchmark": "movielens",
         "data": str(args.data),
@@ -277,15 +349,15 @@ def main(argv: list[str] | None = None) -> dict:
         "config": dataclasses.asdict(config),
         "seeds": args.seeds,
         "metrics": results,
-        "transformer_std": {
-            view: {key: float(np.std([r["metrics"][view][key] for r in runs])) for key in COLUMNS}
-            for view in ("unmasked", "masked")
-        },
+        "variants": {v: VARIANTS[v][0] for v in args.variants},
+        "variant_overrides": {v: VARIANTS[v][1] for v in args.variants},  # on top of "config"
+        "transformer_std": stds,
         "runs": [{k: v for k, v in r.items() if k != "metrics"} for r in runs],
-        "train_seconds_mean": float(np.mean([r["train_seconds"] for r in runs])),
-        "seconds_per_epoch_mean": float(np.mean([r["seconds_per_epoch"] for r in runs])),
-        "sequences_per_second_mean": float(np.mean([r["sequences_per_second"] for r in runs])),
+        "variant_costs": {
+            v: variant_costs([r for r in runs if r["variant"] == v]) for v in args.variants
+        },
         "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_bytes": peak_rss_mb() * 1024 * 1024,
         "wall_seconds": time.perf_counter() - started,
         "load_average_start": load_at_start,
         "load_average": os.getloadavg(),
@@ -304,11 +376,17 @@ def print_table(report: dict) -> None:
         print(header)
         for name, metrics in report["metrics"].items():
             print(f"{name:32s}" + "".join(f"{metrics[view][c]:10.4f}" for c in COLUMNS))
+    print(f"\nTransformer runs over seeds {report['seeds']} (means):")
+    for variant, cost in report["variant_costs"].items():
+        weight = cost["repeat_weight_mean"]
+        learned = f"; learned repeat weight {weight:.2f}" if weight is not None else ""
+        print(
+            f"  {report['variants'][variant]}: training {cost['train_seconds_mean']:.1f} s, "
+            f"{cost['seconds_per_epoch_mean']:.1f} s/epoch, "
+            f"{cost['sequences_per_second_mean']:.0f} training sequences/s{learned}"
+        )
     print(
-        f"\nTransformer over seeds {report['seeds']}: training "
-        f"{report['train_seconds_mean']:.1f} s (mean), {report['seconds_per_epoch_mean']:.1f} "
-        f"s/epoch, {report['sequences_per_second_mean']:.0f} training sequences/s; "
-        f"peak RSS {report['peak_rss_mb']:.0f} MiB; wall {report['wall_seconds']:.0f} s; "
+        f"peak RSS {report['peak_rss_mb']:.0f} MiB ({report['peak_rss_bytes']:.3e} B); wall {report['wall_seconds']:.0f} s; "
         f"load average {tuple(round(x, 2) for x in report['load_average_start'])} at start, "
         f"{tuple(round(x, 2) for x in report['load_average'])} at end on "
         f"{report['cpu_count']} CPUs"
@@ -318,7 +396,12 @@ def print_table(report: dict) -> None:
         points = "  ".join(f"{s:.0f}s:{n:.4f}" for s, n in run["curve"])
         reach = run["seconds_to_peer_ndcg10"]
         reached = f"{reach:.0f} s" if reach is not None else "not reached"
-        print(f"  seed {run['seed']} (NDCG@10 >= {PEER_NDCG10} at {reached}): {points}")
+        weight = run["repeat_weight"]
+        learned = f", w = {weight:.2f}" if weight is not None else ""
+        print(
+            f"  {run['variant']} seed {run['seed']} (NDCG@10 >= {PEER_NDCG10} at {reached}"
+            f"{learned}): {points}"
+        )
 
 
 if __name__ == "__main__":
