@@ -47,6 +47,8 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from tf_agents.policies import py_policy  # noqa: E402
+from tf_agents.trajectories import policy_step  # noqa: E402
 from tf_agents.utils import common  # noqa: E402
 
 from tfrec.agents.corrections import DEFAULT_WEIGHT_CAP, topk_multiplier  # noqa: E402
@@ -64,10 +66,13 @@ from tfrec.environments import (  # noqa: E402
     InterestEvolutionEnv,
     PersonalizedSoftmaxPolicy,
     PopularitySoftmaxPolicy,
+    UserState,
     generate_logged_data,
+    run_episodes,
 )
 from tfrec.evaluation.off_policy import (  # noqa: E402
     SlateEpisodes,
+    additive_item_values,
     additive_slate_model,
     capped_ips,
     doubly_robust,
@@ -80,12 +85,13 @@ from tfrec.evaluation.rollouts import evaluate_policy, mean_confidence_interval 
 from tfrec.networks.actor import ActorNetwork  # noqa: E402
 from tfrec.policies.reference import (  # noqa: E402
     MostPopularPolicy,
+    OraclePolicy,
     far_sighted_policy,
     oracle_myopic_policy,
     random_slate_policy,
 )
 from tfrec.policies.topk import GreedyTopKPolicy  # noqa: E402
-from tfrec.specs import time_step_spec  # noqa: E402
+from tfrec.specs import FIRST_ITEM_INDEX, time_step_spec  # noqa: E402
 from tfrec.training.builders import build_agent, build_encoder  # noqa: E402
 from tfrec.training.config import (  # noqa: E402
     AgentConfig,
@@ -550,6 +556,223 @@ def online_curve(
     }
 
 
+# ------------------------------------------------------------- part 6: what history-only can reach
+
+
+class UserBlindView:
+    """The simulator as seen by an oracle that knows the items but not the user's interests.
+
+    Everything is forwarded to ``env`` except :meth:`click_logits`, which uses the prior-mean
+    interest (``(interest_low + interest_high) / 2`` in every topic) with the user's true
+    satiation. An :class:`OraclePolicy` on this view knows each item's appeal, quality, length
+    and the satiation dynamics, i.e. everything a policy could learn from item-level statistics,
+    but nothing personal.
+    """
+
+    def __init__(self, env: InterestEvolutionEnv):
+        self._env = env
+        users = env.user_model.config
+        self._prior_interest = 0.5 * (users.interest_low + users.interest_high)
+        self.interest_override: np.ndarray | None = None  # [B, T], set by HistoryInferredOracle
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._env, name)
+
+    def click_logits(self) -> np.ndarray:
+        state = self._env.user_state
+        if self.interest_override is None:
+            interest = np.full_like(state.interest, self._prior_interest)
+        else:
+            interest = self.interest_override.astype(state.interest.dtype)
+        return self._env.user_model.item_logits(UserState(interest, state.satiation, state.budget))
+
+
+class HistoryInferredOracle(OraclePolicy):
+    """An oracle whose interests are *estimated from the observed history*, not read.
+
+    The simulator draws a new user's history topics from ``softmax(interest / tau)`` and clicks
+    drift the interest toward the clicked topic, so the topic counts ``n_t`` of the observed
+    window carry the interests: ``interest_hat_t = clip(tau * (log(n_t + 1/2) - mean_t log(n_t +
+    1/2)), low, high)``. Items (appeal, quality, length) and the current satiation are the
+    true ones, as for :class:`UserBlindView`. Its return is a lower bound on what a policy that
+    sees only the history (plus item-level knowledge) can reach with this simple estimate.
+    """
+
+    def __init__(self, env: InterestEvolutionEnv, budget_value: float):
+        self._view = UserBlindView(env)
+        super().__init__(self._view, budget_value)
+        self._users = env.user_model.config
+        self._topics = env.catalog.topics
+        self._num_topics = env.catalog.num_topics
+
+    def _action(self, time_step: Any, policy_state: Any) -> Any:
+        history = np.asarray(time_step.observation)
+        real = history >= FIRST_ITEM_INDEX
+        topic = self._topics[np.where(real, history - FIRST_ITEM_INDEX, 0)]
+        counts = np.stack(
+            [((topic == t) & real).sum(1) for t in range(self._num_topics)], axis=1
+        ).astype(np.float64)
+        log_counts = np.log(counts + 0.5)
+        c = self._users
+        estimate = c.initial_history_temperature * (
+            log_counts - log_counts.mean(axis=1, keepdims=True)
+        )
+        self._view.interest_override = np.clip(estimate, c.interest_low, c.interest_high)
+        return super()._action(time_step, policy_state)
+
+
+def reference_bounds(settings: Settings) -> dict[str, dict[str, float]]:
+    """Part 6: oracle policies with and without the user's interests, myopic and far-sighted.
+
+    Same evaluation simulator and episodes as part 3's references (seed 1, 512 episodes).
+    """
+    eval_env = InterestEvolutionEnv(InterestEvolutionConfig(), batch_size=64, seed=1)
+    spec = (eval_env.time_step_spec(), eval_env.action_spec())
+    blind = UserBlindView(eval_env)
+    policies = {
+        "far-sighted (true interests)": far_sighted_policy(eval_env),
+        "far-sighted, user-blind": OraclePolicy(blind, budget_value=1.0),
+        "oracle-myopic (true interests)": oracle_myopic_policy(eval_env),
+        "myopic, user-blind": OraclePolicy(blind, budget_value=0.0),
+        "far-sighted, interests from history": HistoryInferredOracle(eval_env, 1.0),
+        "myopic, interests from history": HistoryInferredOracle(eval_env, 0.0),
+        "most-popular": MostPopularPolicy(*spec, eval_env.item_popularity()),
+        "random": random_slate_policy(*spec, seed=0),
+    }
+    out = {}
+    for name, policy in policies.items():
+        r = evaluate_policy(eval_env, policy, 512, seed=99, name=name)
+        out[name] = {"return": r.mean_return, "lower": r.return_lower, "upper": r.return_upper}
+    return out
+
+
+def _print_bounds(part: dict[str, dict[str, float]]) -> None:
+    print("\n== 6. Oracles with and without the user's interests (part 3's evaluation) ==")
+    for name, r in part.items():
+        print(f"{name:34} {r['return']:7.2f} [{r['lower']:6.2f}, {r['upper']:6.2f}]")
+
+
+# ------------------------------------------------------------ part 7: OPE of the trained policy
+
+
+class SampledSlatePolicy(py_policy.PyPolicy):
+    """Slates of ``k`` items drawn i.i.d. from a trained actor's ``π(·|history)``.
+
+    The stochastic policy an off-policy estimator can evaluate on an i.i.d.-slate log (a greedy
+    top-K slate has probability ~0 of appearing in such a log).
+
+    Args:
+      network: the trained actor.
+      env: the simulator (specs).
+      seed: seed of the sampler.
+    """
+
+    def __init__(self, network: ActorNetwork, env: InterestEvolutionEnv, seed: int = 0):
+        super().__init__(env.time_step_spec(), env.action_spec())
+        self._network = network
+        self._k = env.slate_size
+        self._rng = np.random.default_rng(seed)
+
+    def item_probabilities(self, observation: np.ndarray) -> np.ndarray:
+        """float64 ``[n, vocab_size]`` ``π(·|history)`` of histories ``[n, max_len]``."""
+        logits = self._network(tf.constant(observation, tf.int32), training=False)[0].logits
+        return tf.nn.softmax(tf.cast(logits, tf.float64)).numpy()
+
+    def _action(self, time_step: Any, policy_state: Any) -> policy_step.PolicyStep:
+        probs = self.item_probabilities(np.asarray(time_step.observation))
+        cumulative = np.cumsum(probs, axis=1)
+        u = self._rng.random((probs.shape[0], self._k)) * cumulative[:, -1:]
+        items = np.minimum((cumulative[:, None, :] <= u[:, :, None]).sum(-1), probs.shape[1] - 1)
+        return policy_step.PolicyStep(items.astype(np.int32), policy_state, ())
+
+
+def ope_of_trained_policy(settings: Settings) -> dict[str, Any]:
+    """Part 7: IPS / SNIPS / DR of the trained top-K policy on part 1's behaviour log.
+
+    The (d) learner of part 2 (seed 0, default behaviour log) is turned into the stochastic
+    policy "k i.i.d. draws from π(·|history)"; its true value comes from rollouts, its estimates
+    from a popularity-softmax (τ = 1) impression log of ``ope_episodes`` episodes whose
+    histories are kept, so that ``π(slate_t | history_t)`` is exact at every logged step.
+    """
+    env = default_env(0)
+    vocab = env.vocabulary
+    popularity = env.item_popularity()
+    logged = generate_logged_data(
+        env, settings.log_episodes, temperature=0.5, popularity=popularity, seed=11
+    )
+    trained = train_from_log(
+        logged.log,
+        AgentConfig(slate_size=env.slate_size, correction="topk"),
+        settings.encoder,
+        OfflineConfig(
+            max_steps=20,
+            batch_size=32,
+            num_train_steps=settings.offline_steps,
+            seed=0,
+            progress=False,
+        ),
+        vocabulary=vocab,
+    )
+    target = SampledSlatePolicy(trained.agent.actor_network, env, seed=2)
+    truth = evaluate_policy(env, target, settings.truth_episodes, seed=3, name="target")
+    behavior = PopularitySoftmaxPolicy(
+        env.time_step_spec(), env.action_spec(), popularity, 1.0, seed=1
+    )
+    steps = list(run_episodes(env, behavior, settings.ope_episodes, seed=1))
+    episode = np.concatenate([b.episode for b in steps])
+    step = np.concatenate([b.step for b in steps])
+    observation = np.concatenate([b.observation for b in steps])
+    slates = np.concatenate([b.action for b in steps])
+    reward = np.concatenate([b.reward for b in steps]).astype(np.float64)
+    log_beta = np.log(np.concatenate([b.policy_info["slate_propensity"] for b in steps])).sum(1)
+    shape = (settings.ope_episodes, int(step.max()) + 1)
+    grid = {
+        "rewards": np.zeros(shape),
+        "slates": np.zeros((*shape, env.slate_size), np.int32),
+        "mask": np.zeros(shape, bool),
+        "behavior_log_probs": np.zeros(shape),
+    }
+    grid["rewards"][episode, step] = reward
+    grid["slates"][episode, step] = slates
+    grid["mask"][episode, step] = True
+    grid["behavior_log_probs"][episode, step] = log_beta
+    episodes = SlateEpisodes(**grid, episode_ids=np.arange(settings.ope_episodes))
+    item_values, g_next = additive_item_values(episodes, vocab.size)
+    log_pi = np.zeros(shape)
+    expected_value = np.zeros(shape)  # k * π_t . c
+    for start in range(0, len(step), 4096):
+        part = slice(start, start + 4096)
+        probs = target.item_probabilities(observation[part])
+        rows = np.arange(probs.shape[0])[:, None]
+        with np.errstate(divide="ignore"):
+            log_pi[episode[part], step[part]] = np.log(probs[rows, slates[part]]).sum(1)
+        expected_value[episode[part], step[part]] = env.slate_size * probs @ item_values
+    data = episodes.off_policy_data(log_pi)
+    logged_q = np.where(episodes.mask, item_values[episodes.slates].sum(-1) + g_next, 0.0)
+    target_v = np.where(episodes.mask, expected_value + g_next, 0.0)
+    estimates = {
+        "ips": ips(data),
+        "capped_ips": capped_ips(data),
+        "snips": snips(data),
+        "dr": doubly_robust(data, logged_q, target_v),
+        "snips_one_step": snips(data, ratio_mode="one_step"),
+    }
+    behavior_value = float(np.bincount(episode, reward).mean())
+    row: dict[str, Any] = {
+        "target": "(d) top-K, k i.i.d. draws from π",
+        "true_value": truth.mean_return,
+        "true_half_width": truth.return_half_width,
+        "behavior_value": behavior_value,
+        "naive_rel_error": (behavior_value - truth.mean_return) / truth.mean_return,
+        "ess": estimates["ips"].effective_sample_size,
+        "ope_episodes": settings.ope_episodes,
+    }
+    for key, est in estimates.items():
+        row[key] = est.value
+        row[f"{key}_rel_error"] = (est.value - truth.mean_return) / truth.mean_return
+    return row
+
+
 # ----------------------------------------------------------------------- part 4: step time
 
 
@@ -677,6 +900,13 @@ def print_tables(report: dict[str, Any]) -> None:
         _print_step_time(report["step_time"])
     if "peaked" in report:
         _print_peaked(report["peaked"])
+    if "bounds" in report:
+        _print_bounds(report["bounds"])
+    if "ope_trained" in report:
+        _print_estimators(
+            [report["ope_trained"]],
+            "7. OPE of the trained (d) policy, k i.i.d. draws from π (relative errors)",
+        )
 
 
 def _print_peaked(part: dict[str, Any]) -> None:
@@ -693,8 +923,11 @@ def _print_peaked(part: dict[str, Any]) -> None:
     print(f"random {part['random']:.2f}, oracle-myopic {part['oracle-myopic']:.2f}")
 
 
-def _print_estimators(rows: list[dict[str, Any]]) -> None:
-    print("\n== 1. Off-policy estimators vs simulator truth (relative error of the estimate) ==")
+def _print_estimators(
+    rows: list[dict[str, Any]],
+    title: str = "1. Off-policy estimators vs simulator truth (relative error of the estimate)",
+) -> None:
+    print(f"\n== {title} ==")
     print(
         f"{'target':22} {'true value':>14} {'ESS':>7} {'naive':>7} {'IPS':>7} {'capIPS':>7}"
         f" {'SNIPS':>7} {'DR':>7} {'1-step':>7}"
@@ -821,7 +1054,7 @@ def main() -> None:
         "--skip",
         nargs="*",
         default=(),
-        choices=("ope", "learners", "online", "timing", "peaked"),
+        choices=("ope", "learners", "online", "timing", "peaked", "bounds", "ope-trained"),
         help="parts not to run",
     )
     args = parser.parse_args()
@@ -862,6 +1095,8 @@ def main() -> None:
         ),
         ("timing", "step_time", lambda: step_times(settings)),
         ("peaked", "peaked", lambda: peaked_catalog(settings)),
+        ("bounds", "bounds", lambda: reference_bounds(settings)),
+        ("ope-trained", "ope_trained", lambda: ope_of_trained_policy(settings)),
     )
     for flag, key, run in parts:
         if flag in args.skip:

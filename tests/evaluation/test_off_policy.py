@@ -11,6 +11,7 @@ from tfrec.evaluation.off_policy import (
     Estimate,
     OffPolicyData,
     SlateEpisodes,
+    additive_item_values,
     additive_slate_model,
     capped_ips,
     doubly_robust,
@@ -354,6 +355,13 @@ def test_additive_slate_model() -> None:
     np.testing.assert_allclose(
         v[e1], [2 * (0.5 * c_a + 0.5 * c_b) + 1.5, 2 * (0.5 * c_a + 0.5 * c_b)]
     )
+    # The same parts, exposed for step-dependent targets.
+    values, g_next = additive_item_values(episodes, vocab.size, prior_weight=0.0)
+    np.testing.assert_allclose(values[[a, b, c]], [c_a, c_b, c_c])
+    np.testing.assert_allclose(values[:2], 0.0)
+    np.testing.assert_allclose(g_next, [1.5, 0.0])
+    with pytest.raises(ValueError, match="vocab_size"):
+        additive_item_values(episodes, 2)
 
 
 # ---------------------------------------------------------------- against simulator truth

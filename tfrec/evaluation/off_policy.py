@@ -31,7 +31,9 @@ Slate logs (impressions of slates of ``k`` items, e.g. from
 ``tfrec.environments.generate_logged_data(..., impressions=True)``): :class:`SlateEpisodes` regroups
 them into ``[num_episodes, num_steps]`` arrays with the behaviour's slate log-probabilities,
 :func:`independent_slate_log_probs` gives a target's slate log-probabilities when it draws the
-``k`` items i.i.d., and :func:`additive_slate_model` is a simple reward model for DR.
+``k`` items i.i.d., and :func:`additive_slate_model` is a simple reward model for DR
+(:func:`additive_item_values` gives its parts for targets whose item distribution changes from
+step to step).
 
 Confidence intervals (``ci_method``):
 
@@ -794,6 +796,54 @@ def independent_slate_log_probs(item_probabilities: np.ndarray, slates: np.ndarr
         return np.log(p)[slates].sum(axis=-1)
 
 
+def additive_item_values(
+    episodes: SlateEpisodes, vocab_size: int, prior_weight: float = 10.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """The two parts of :func:`additive_slate_model`'s reward model, for any target policy.
+
+    Args:
+      episodes: the logged slates.
+      vocab_size: number of item indices (covering every logged item).
+      prior_weight: pseudo-impressions of the shrinkage towards the global mean.
+
+    Returns:
+      ``(c, g_next)``: float64 ``[vocab_size]`` mean reward per impression of each item
+      (shrunk towards the global mean; 0 on the reserved indices) and float64 ``[num_steps]``
+      the logged mean return after step ``t``. The value of slate ``S`` at step ``t`` is
+      ``sum_{j in S} c_j + g_next[t]``; under a target drawing ``k`` items i.i.d. from
+      ``pi_t`` (possibly a different distribution at every step) it is
+      ``k * pi_t . c + g_next[t]``.
+    """
+    if prior_weight < 0:
+        raise ValueError(f"prior_weight must be >= 0, got {prior_weight}.")
+    if vocab_size <= int(episodes.slates.max()):
+        raise ValueError(
+            f"vocab_size={vocab_size} does not cover the logged item index "
+            f"{int(episodes.slates.max())}."
+        )
+    k = episodes.slates.shape[-1]
+    shown = episodes.slates[episodes.mask].ravel()  # [n * k]
+    # The slate's reward is credited to each of its items in equal shares.
+    share = np.repeat(episodes.rewards[episodes.mask] / k, k)
+    counts = np.bincount(shown, minlength=vocab_size).astype(np.float64)
+    totals = np.bincount(shown, weights=share, minlength=vocab_size)
+    global_mean = totals.sum() / max(counts.sum(), 1.0)
+    denominator = counts + prior_weight
+    c = np.divide(
+        totals + prior_weight * global_mean,
+        denominator,
+        out=np.full(vocab_size, global_mean),  # items never shown: the global mean
+        where=denominator > 0,
+    )
+    c[:FIRST_ITEM_INDEX] = 0.0
+    # g[t] = mean over episodes alive at step t-1 of the return from step t on.
+    to_go = np.cumsum(episodes.rewards[:, ::-1], axis=1)[:, ::-1]  # return from t on
+    alive = episodes.mask.sum(axis=0).astype(np.float64)  # episodes reaching step t
+    after = np.concatenate([to_go[:, 1:], np.zeros_like(to_go[:, :1])], axis=1)
+    g_next = np.where(alive > 0, after.sum(axis=0) / np.maximum(alive, 1.0), 0.0)
+    return c, g_next
+
+
 def additive_slate_model(
     episodes: SlateEpisodes, target_item_probabilities: np.ndarray, prior_weight: float = 10.0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -802,10 +852,11 @@ def additive_slate_model(
     The value-to-go of showing slate ``S`` at step ``t`` is modelled as
     ``q(t, S) = sum_{j in S} c_j + g_{t+1}``: ``c_j`` is item ``j``'s mean reward per impression
     in the log (shrunk towards the global mean with ``prior_weight`` pseudo-impressions) and
-    ``g_{t+1}`` the logged mean return after step ``t`` of the episodes that reached step ``t``.
-    Under a target drawing ``k`` items i.i.d. from ``p``, ``v(t) = k sum_j p_j c_j + g_{t+1}``.
-    The model ignores the user and the slate's competition, so it is biased; the doubly robust
-    estimator stays unbiased with exact weights and uses it only to reduce variance.
+    ``g_{t+1}`` the logged mean return after step ``t`` of the episodes that reached step ``t``
+    (both from :func:`additive_item_values`). Under a target drawing ``k`` items i.i.d. from
+    ``p``, ``v(t) = k sum_j p_j c_j + g_{t+1}``. The model ignores the user and the slate's
+    competition, so it is biased; the doubly robust estimator stays unbiased with exact weights
+    and uses it only to reduce variance.
 
     Args:
       episodes: the logged slates.
@@ -823,26 +874,8 @@ def additive_slate_model(
             f"target_item_probabilities must be [vocab_size] covering every logged item index, "
             f"got shape {p.shape}."
         )
+    c, g_next = additive_item_values(episodes, len(p), prior_weight)
     k = episodes.slates.shape[-1]
-    shown = episodes.slates[episodes.mask].ravel()  # [n * k]
-    # The slate's reward is credited to each of its items in equal shares.
-    share = np.repeat(episodes.rewards[episodes.mask] / k, k)
-    counts = np.bincount(shown, minlength=len(p)).astype(np.float64)
-    totals = np.bincount(shown, weights=share, minlength=len(p))
-    global_mean = totals.sum() / max(counts.sum(), 1.0)
-    denominator = counts + prior_weight
-    c = np.divide(
-        totals + prior_weight * global_mean,
-        denominator,
-        out=np.full(len(p), global_mean),  # items never shown: the global mean
-        where=denominator > 0,
-    )
-    c[:FIRST_ITEM_INDEX] = 0.0
-    # g[t] = mean over episodes alive at step t-1 of the return from step t on.
-    to_go = np.cumsum(episodes.rewards[:, ::-1], axis=1)[:, ::-1]  # return from t on
-    alive = episodes.mask.sum(axis=0).astype(np.float64)  # episodes reaching step t
-    after = np.concatenate([to_go[:, 1:], np.zeros_like(to_go[:, :1])], axis=1)
-    g_next = np.where(alive > 0, after.sum(axis=0) / np.maximum(alive, 1.0), 0.0)
     logged_q = np.where(episodes.mask, c[episodes.slates].sum(axis=-1) + g_next, 0.0)
     target_v = np.where(episodes.mask, k * float(p @ c) + g_next, 0.0)
     return logged_q, target_v
