@@ -621,6 +621,101 @@ class HistoryInferredOracle(OraclePolicy):
         return super()._action(time_step, policy_state)
 
 
+def log_statistics(log: Any, env: InterestEvolutionEnv, gamma: float = 0.9) -> dict[str, float]:
+    """What a click log can teach: clickbait share of the clicks, and item signal in the returns.
+
+    ``G_t`` is the discounted return (``gamma``) of each click within its episode, as the
+    learners see it. "between-item share" is the fraction of the variance of ``G`` explained by
+    the clicked item's identity (its chance level with ``m`` distinct items and ``n`` clicks is
+    about ``m / n``).
+    """
+    df = log.df
+    episode = df["user"].str.removeprefix("episode_").astype(int).to_numpy()
+    order = np.lexsort((df["timestamp"].to_numpy(), episode))
+    episode = episode[order]
+    rows = df["item"].str.removeprefix("item_").astype(int).to_numpy()[order]
+    reward = df["reward"].to_numpy(np.float64)[order]
+    returns = np.zeros(len(reward))
+    running = 0.0
+    for i in range(len(reward) - 1, -1, -1):
+        if i == len(reward) - 1 or episode[i + 1] != episode[i]:
+            running = 0.0
+        running = reward[i] + gamma * running
+        returns[i] = running
+    counts = np.bincount(rows, minlength=env.num_items)
+    sums = np.bincount(rows, returns, minlength=env.num_items)
+    item_mean = np.divide(sums, counts, out=np.zeros(env.num_items), where=counts > 0)
+    centred = returns - returns.mean()
+    between = float((counts * (item_mean - returns.mean()) ** 2).sum() / (centred**2).sum())
+    return {
+        "clicks": int(len(rows)),
+        "clickbait_share_of_clicks": float(env.catalog.is_clickbait[rows].mean()),
+        "return_mean": float(returns.mean()),
+        "return_std": float(returns.std()),
+        "corr_return_quality": float(np.corrcoef(returns, env.catalog.quality[rows])[0, 1]),
+        "between_item_share": between,
+        "between_item_chance": float((counts > 0).sum() / len(rows)),
+    }
+
+
+def clickbait_shares(env: InterestEvolutionEnv, policy: Any, episodes: int) -> dict[str, float]:
+    """Share of clickbait among the items a policy shows and among the clicks it gets."""
+    shown = clicked = 0.0
+    shown_bait = clicked_bait = 0.0
+    bait = env.catalog.is_clickbait
+    for batch in run_episodes(env, policy, episodes, seed=99):
+        rows = batch.action - FIRST_ITEM_INDEX
+        shown += rows.size
+        shown_bait += bait[rows].sum()
+        click = batch.clicked_item[batch.click_position >= 0] - FIRST_ITEM_INDEX
+        clicked += click.size
+        clicked_bait += bait[click].sum()
+    return {"shown": shown_bait / shown, "clicked": clicked_bait / max(clicked, 1.0)}
+
+
+def log_content(settings: Settings, behavior: Behavior) -> dict[str, Any]:
+    """Part 8: the content of part 2's training logs (both behaviours) and the oracles' slates."""
+    env = default_env(0)
+    popularity = env.item_popularity()
+    out: dict[str, Any] = {}
+    for b in (
+        Behavior("popularity", behavior.temperature),
+        dataclasses.replace(behavior, kind="personalized"),
+    ):
+        logged = generate_logged_data(
+            env, settings.log_episodes, policy=b.policy(env, popularity, 11), seed=11
+        )
+        out[b.describe()] = {**log_statistics(logged.log, env), "true_value": logged.true_value}
+    eval_env = default_env(1000)
+    out["oracles"] = {
+        "far-sighted": clickbait_shares(eval_env, far_sighted_policy(eval_env), 512),
+        "oracle-myopic": clickbait_shares(eval_env, oracle_myopic_policy(eval_env), 512),
+    }
+    out["catalog_clickbait_share"] = float(env.catalog.is_clickbait.mean())
+    return out
+
+
+def _print_log_content(part: dict[str, Any]) -> None:
+    print("\n== 8. What the training logs hold (G = discounted return of a click, gamma 0.9) ==")
+    print(
+        f"{'behaviour':62} {'clicks':>7} {'clickbait':>9} {'G mean':>7} {'G std':>6}"
+        f" {'corr(G,q)':>9} {'item R2':>8} {'chance':>7}"
+    )
+    for name, r in part.items():
+        if name in ("oracles", "catalog_clickbait_share"):
+            continue
+        print(
+            f"{name:62} {r['clicks']:7d} {r['clickbait_share_of_clicks']:9.1%}"
+            f" {r['return_mean']:7.2f} {r['return_std']:6.2f} {r['corr_return_quality']:9.3f}"
+            f" {r['between_item_share']:8.3f} {r['between_item_chance']:7.3f}"
+        )
+    for name, r in part["oracles"].items():
+        print(
+            f"{name}: clickbait share of shown items {r['shown']:.1%}, of clicks {r['clicked']:.1%}"
+        )
+    print(f"catalog: {part['catalog_clickbait_share']:.0%} of the items are clickbait")
+
+
 def reference_bounds(settings: Settings) -> dict[str, dict[str, float]]:
     """Part 6: oracle policies with and without the user's interests, myopic and far-sighted.
 
@@ -902,6 +997,8 @@ def print_tables(report: dict[str, Any]) -> None:
         _print_peaked(report["peaked"])
     if "bounds" in report:
         _print_bounds(report["bounds"])
+    if "log_content" in report:
+        _print_log_content(report["log_content"])
     if "ope_trained" in report:
         _print_estimators(
             [report["ope_trained"]],
@@ -1054,7 +1151,16 @@ def main() -> None:
         "--skip",
         nargs="*",
         default=(),
-        choices=("ope", "learners", "online", "timing", "peaked", "bounds", "ope-trained"),
+        choices=(
+            "ope",
+            "learners",
+            "online",
+            "timing",
+            "peaked",
+            "bounds",
+            "ope-trained",
+            "log-content",
+        ),
         help="parts not to run",
     )
     args = parser.parse_args()
@@ -1097,6 +1203,7 @@ def main() -> None:
         ("peaked", "peaked", lambda: peaked_catalog(settings)),
         ("bounds", "bounds", lambda: reference_bounds(settings)),
         ("ope-trained", "ope_trained", lambda: ope_of_trained_policy(settings)),
+        ("log-content", "log_content", lambda: log_content(settings, behavior)),
     )
     for flag, key, run in parts:
         if flag in args.skip:
