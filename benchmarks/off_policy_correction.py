@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/off_policy_correction.py [--quick] [--seeds 5] [--plot PATH]
 
-Five parts, on the default ``InterestEvolutionEnv`` (1,000 items, slates of K = 5) except part 5:
+Eight parts, on the default ``InterestEvolutionEnv`` (1,000 items, slates of K = 5) except part 5:
 
 1. **Off-policy estimators vs truth.** An impression log of the popularity-softmax behaviour
    policy; for several target policies (slates of i.i.d. draws from another item distribution)
@@ -16,16 +16,25 @@ Five parts, on the default ``InterestEvolutionEnv`` (1,000 items, slates of K = 
    correction (K = slate size), all from scratch with the same encoder; evaluates each greedy
    top-K policy online (mean return over ``--eval-episodes`` episodes) and by NDCG@10 on
    held-out logged episodes. The table gives the mean over seeds ± the 95% t-interval of that
-   mean (seed-to-seed variation), next to the reference policies.
+   mean (seed-to-seed variation), next to the reference policies, and statistics of the π/β
+   weights on the training log (ESS, capped fraction). ``--behavior personalized`` logs with
+   :class:`~tfrec.environments.PersonalizedSoftmaxPolicy` instead (user-dependent, biased).
 3. **Online training curve.** REINFORCE (top-K correction) trained in the simulator with the
    Boltzmann collect policy; the greedy policy's return against the far-sighted reference;
-   saved as a PNG.
+   saved as a PNG. Ablations: ``--online-gamma`` and ``--online-reward budget-shaped`` (train on
+   the far-sighted oracle's per-click value, evaluate on the true return).
 4. **Step time at scale.** One training step of the agent (sampled softmax above 100k items) at
    a 10k-item and a 1M-item catalog (median of timed steps after warm-up), with the default
    Adam optimizer and with Adagrad (whose sparse update touches only the rows in the batch).
 5. **A peaked policy.** (c) and (d) again on a 50-item catalog, where π can concentrate and the
    top-K multiplier ``λ_K = K (1 - π)^(K-1)`` differs from ``K``: return, mean max π and
    ``λ_K / K`` of π's top item.
+6. **What a history-only policy can reach.** Oracles that know the items but not the user's
+   interests, or estimate them from the observed history, myopic and far-sighted.
+7. **OPE of the trained policy.** IPS / SNIPS / DR of the (d) learner (as k i.i.d. draws from
+   π) on a popularity-softmax log, against its rollout value.
+8. **What the training logs hold.** Clickbait share of the logged clicks and how much of the
+   return's variance the clicked item explains; clickbait share of the oracles' slates.
 
 The machine may be shared: the load average is printed. The very last line is one JSON object
 with every figure of the tables.
@@ -124,6 +133,7 @@ class Settings:
     supervised_epochs: int
     online_iterations: int
     timing_steps: int
+    first_seed: int = 0
     encoder: EncoderConfig = EncoderConfig(max_len=20, dim=32, num_layers=1, num_heads=2)
 
 
@@ -349,7 +359,7 @@ def train_and_evaluate(settings: Settings, behavior: Behavior) -> dict[str, Any]
     results: dict[str, list[dict[str, float]]] = {"(a) supervised Transformer": []}
     results.update({name: [] for name in METHODS})
     eval_env = default_env(1000)
-    for seed in range(settings.seeds):
+    for seed in range(settings.first_seed, settings.first_seed + settings.seeds):
         tf.keras.utils.set_random_seed(seed)
         model, _ = train_next_item_model(
             train_seqs,
@@ -1107,6 +1117,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per learner")
     parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="part 2 trains seeds first-seed .. first-seed + seeds - 1 (to extend a run)",
+    )
+    parser.add_argument(
         "--offline-steps", type=int, default=None, help="gradient steps per REINFORCE learner"
     )
     parser.add_argument(
@@ -1167,6 +1183,7 @@ def main() -> None:
     settings = QUICK if args.quick else FULL
     if args.seeds is not None:
         settings = dataclasses.replace(settings, seeds=args.seeds)
+    settings = dataclasses.replace(settings, first_seed=args.first_seed)
     if args.offline_steps is not None:
         settings = dataclasses.replace(settings, offline_steps=args.offline_steps)
     if args.online_iterations is not None:
