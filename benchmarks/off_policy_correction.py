@@ -525,6 +525,7 @@ def online_curve(
         seed=99,
     )
     myopic = evaluate_policy(eval_env, oracle_myopic_policy(eval_env), 512, seed=99)
+    learned_bait = clickbait_shares(eval_env, agent.policy, 256)
     steps = [int(s) for s in history.eval_steps]
     returns = [float(r) for r in history.eval_returns]
     if plot is not None:
@@ -562,6 +563,8 @@ def online_curve(
         "oracle_myopic_return": myopic.mean_return,
         "final_fraction_of_reference": returns[-1] / reference.mean_return,
         "final_fraction_of_oracle_myopic": returns[-1] / myopic.mean_return,
+        "learned_clickbait_share_shown": learned_bait["shown"],
+        "learned_clickbait_share_clicked": learned_bait["clicked"],
         "seconds": seconds,
     }
 
@@ -1099,6 +1102,11 @@ def _print_online(curve: dict[str, Any]) -> None:
         f"{curve['final_fraction_of_reference']:.1%} of the far-sighted reference, "
         f"{curve['final_fraction_of_oracle_myopic']:.1%} of the oracle-myopic "
         f"({curve['seconds']:.0f} s of training)"
+    )
+    print(
+        f"  trained greedy policy: clickbait share of shown items "
+        f"{curve['learned_clickbait_share_shown']:.1%}, of clicks "
+        f"{curve['learned_clickbait_share_clicked']:.1%} (256 episodes)"
     )
 
 
