@@ -379,9 +379,11 @@ def train_and_evaluate(settings: Settings, behavior: Behavior) -> dict[str, Any]
         rollout = evaluate_policy(
             eval_env, greedy_policy(model.encoder, env), settings.eval_episodes, seed=100 + seed
         )
+        supervised_bait = clickbait_shares(eval_env, greedy_policy(model.encoder, env), 256)
         results["(a) supervised Transformer"].append(
             {
                 "return": rollout.mean_return,
+                "clickbait_shown": supervised_bait["shown"],
                 "ndcg@10": heldout_ndcg(model.encoder.score_items, heldout, max_len),
             }
         )
@@ -403,9 +405,11 @@ def train_and_evaluate(settings: Settings, behavior: Behavior) -> dict[str, Any]
             rollout = evaluate_policy(
                 eval_env, trained.agent.policy, settings.eval_episodes, seed=100 + seed
             )
+            bait = clickbait_shares(eval_env, trained.agent.policy, 256)
             results[name].append(
                 {
                     "return": rollout.mean_return,
+                    "clickbait_shown": bait["shown"],
                     "ndcg@10": heldout_ndcg(
                         lambda h, net=network: net(h, training=False)[0].logits, heldout, max_len
                     ),
@@ -440,6 +444,7 @@ def train_and_evaluate(settings: Settings, behavior: Behavior) -> dict[str, Any]
         ndcgs = np.array([r["ndcg@10"] for r in per_seed])
         row = {"per_seed_return": returns.tolist(), "per_seed_ndcg@10": ndcgs.tolist()}
         for key in (
+            "clickbait_shown",
             "final_mean_weight",
             "final_mean_log_pi",
             "mean_max_pi",
@@ -1059,14 +1064,15 @@ def _print_learners(part: dict[str, Any]) -> None:
     )
     print(
         f"{'policy':32} {'return (mean ± 95% CI over seeds)':>34} {'NDCG@10 held-out':>18}"
-        f" {'max pi':>7}"
+        f" {'max pi':>7} {'clickbait shown':>15}"
     )
     for name, r in part["learners"].items():
         half = (r["return_upper"] - r["return_lower"]) / 2
-        max_pi = f"{r['mean_max_pi']:7.4f}" if "mean_max_pi" in r else ""
+        max_pi = f"{r['mean_max_pi']:7.4f}" if "mean_max_pi" in r else f"{'':7}"
         print(
             f"{name:32} {r['return']:14.2f} ± {half:5.2f} [{r['return_lower']:6.2f}, "
             f"{r['return_upper']:6.2f}] {r['ndcg@10']:18.4f} {max_pi}"
+            f" {r.get('clickbait_shown', float('nan')):15.1%}"
         )
     for name, r in part["references"].items():
         half = (r["upper"] - r["lower"]) / 2
