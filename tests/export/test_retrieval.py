@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from tfrec.export.compression import ItemTable
-from tfrec.export.retrieval import history_pairs, top_k_items
+from tfrec.export.retrieval import history_pairs, sharded_top_k
 
 MIN = np.finfo(np.float32).min
 
@@ -28,7 +28,7 @@ def test_sharded_top_k_equals_the_full_top_k_including_ties(num_shards: int) -> 
     # 1-D embeddings and state [1.0]: item scores are the embeddings themselves.
     # Scores by item index 2..7: [0.5, 0.9, 0.5, 0.9, 0.1, 0.5]; ties go to the lower index.
     table = ItemTable(_table([[0.5], [0.9], [0.5], [0.9], [0.1], [0.5]]), num_shards=num_shards)
-    indices, scores = top_k_items(table, tf.constant([[1.0]]), k=4)
+    indices, scores = sharded_top_k(table, tf.constant([[1.0]]), k=4)
     np.testing.assert_array_equal(indices.numpy(), [[3, 5, 2, 4]])
     np.testing.assert_allclose(scores.numpy(), [[0.9, 0.9, 0.5, 0.5]])
 
@@ -39,7 +39,7 @@ def test_random_catalog_matches_numpy(num_shards: int) -> None:
     rows = rng.normal(size=(50, 8)).astype(np.float32)
     states = rng.normal(size=(3, 8)).astype(np.float32)
     table = ItemTable(np.concatenate([np.zeros((2, 8), np.float32), rows]), num_shards=num_shards)
-    indices, scores = top_k_items(table, tf.constant(states), k=7)
+    indices, scores = sharded_top_k(table, tf.constant(states), k=7)
     full = states @ rows.T
     expected = np.argsort(-full, axis=1, kind="stable")[:, :7]
     np.testing.assert_array_equal(indices.numpy(), expected + 2)
@@ -51,7 +51,7 @@ def test_history_bias_is_added_once_per_history_item(num_shards: int) -> None:
     # Scores 2..5: [4, 3, 2, 1]; row 0's history {3, 5} (3 twice) gets -2.5 each: [4, 0.5, 2, -1.5].
     table = ItemTable(_table([[4.0], [3.0], [2.0], [1.0]]), num_shards=num_shards)
     history = tf.constant([[3, 0, 5, 3], [0, 0, 0, 1]], tf.int32)
-    indices, scores = top_k_items(
+    indices, scores = sharded_top_k(
         table, tf.constant([[1.0], [1.0]]), k=4, history=history, history_bias=tf.constant(-2.5)
     )
     np.testing.assert_array_equal(indices.numpy(), [[2, 4, 3, 5], [2, 3, 4, 5]])
@@ -62,7 +62,7 @@ def test_history_bias_is_added_once_per_history_item(num_shards: int) -> None:
 def test_excluded_history_items_come_last_with_the_minimum_score(num_shards: int) -> None:
     table = ItemTable(_table([[4.0], [3.0], [2.0]]), num_shards=num_shards)
     history = tf.constant([[2, 4]], tf.int32)
-    indices, scores = top_k_items(
+    indices, scores = sharded_top_k(
         table,
         tf.constant([[1.0]]),
         k=3,
@@ -77,6 +77,6 @@ def test_excluded_history_items_come_last_with_the_minimum_score(num_shards: int
 def test_bad_k_and_missing_history_are_rejected() -> None:
     table = ItemTable(_table([[1.0], [2.0]]))
     with pytest.raises(ValueError, match="k=3 must be between 1 and the number of items"):
-        top_k_items(table, tf.constant([[1.0]]), k=3)
+        sharded_top_k(table, tf.constant([[1.0]]), k=3)
     with pytest.raises(ValueError, match="need the request's history"):
-        top_k_items(table, tf.constant([[1.0]]), k=1, exclude_history=True)
+        sharded_top_k(table, tf.constant([[1.0]]), k=1, exclude_history=True)

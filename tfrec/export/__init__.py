@@ -5,9 +5,10 @@
 ``docs/serving.md``.
 """
 
-from tfrec.export.compression import ItemTable, quantize_int8
+from tfrec.export.compression import ItemTable, default_num_shards, quantize_int8
 from tfrec.export.history import compact_history
 from tfrec.export.model_config import models_config, write_models_config
+from tfrec.export.retrieval import history_pairs, sharded_top_k
 from tfrec.export.serving import export_for_serving
 from tfrec.export.signatures import ServingModule
 from tfrec.export.sources import resolve_encoder
@@ -19,12 +20,15 @@ __all__ = [
     "ServingModule",
     "atomic_version_dir",
     "compact_history",
+    "default_num_shards",
     "export_for_serving",
+    "history_pairs",
     "models_config",
     "next_version",
     "quantize_int8",
     "read_warmup_requests",
     "resolve_encoder",
+    "sharded_top_k",
     "write_models_config",
     "write_warmup_requests",
 ]

@@ -67,7 +67,7 @@ class ItemTable(tf.Module):
     ``num_shards`` contiguous variables; independent per-shard ``MatMul`` + ``TopKV2`` ops run
     concurrently on TensorFlow's inter-op thread pool (TF Serving executes a signature the same
     way), which at batch 1 is faster than one big product (see
-    :func:`tfrec.export.retrieval.top_k_items`).
+    :func:`tfrec.export.retrieval.sharded_top_k`).
 
     Each shard is a variable of its own, never gathered: once a resource variable has been read
     sparsely (the encoder's input lookup is a ``ResourceGather``), TensorFlow copies it on every
@@ -166,7 +166,7 @@ class ItemTable(tf.Module):
 
     def scores(self, states: tf.Tensor) -> tf.Tensor:
         """Scores of every real item (for checks and small catalogs; serving uses
-        :func:`tfrec.export.retrieval.top_k_items`).
+        :func:`tfrec.export.retrieval.sharded_top_k`).
 
         Args:
           states: float ``[batch, dim]``.

@@ -68,7 +68,7 @@ def _adjust_shard(
     return scores
 
 
-def top_k_items(
+def sharded_top_k(
     table: ItemTable,
     states: tf.Tensor,
     k: int,

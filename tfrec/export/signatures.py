@@ -34,7 +34,7 @@ import tensorflow as tf
 
 from tfrec.export.compression import ItemTable
 from tfrec.export.history import compact_history
-from tfrec.export.retrieval import top_k_items
+from tfrec.export.retrieval import sharded_top_k
 from tfrec.specs import FIRST_ITEM_INDEX, PAD_INDEX
 
 HISTORY_KEY = "history"
@@ -104,7 +104,7 @@ class ServingModule(tf.Module):
     def _recommend(self, indices: tf.Tensor, valid: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """Top-``k`` item indices ``[batch, k]`` and scores ``[batch, k]`` for a raw request."""
         window = compact_history(indices, valid, self.max_len)
-        top, top_scores = top_k_items(
+        top, top_scores = sharded_top_k(
             self.item_table,
             self._encode(window),
             self.k,
