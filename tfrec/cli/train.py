@@ -264,9 +264,9 @@ def register(commands: Any) -> None:
         "--repeat-bias",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="learned scalar added to the scores of the items already in the history "
-        "(RepeatNet-style; supervised needs the full softmax); default: the --config file, "
-        "else off",
+        help="supervised: learned scalar added to the scores of the items already in the "
+        "history (RepeatNet-style; full softmax only; the REINFORCE actor rejects it); default: "
+        "the --config file, else off",
     )
     add_log_source(train)
     add_simulator_flags(train, items=None)
