@@ -213,7 +213,9 @@ def training_rows(log: InteractionLog, min_length: int = 3) -> InteractionLog:
 
 
 def encoder_config(encoder: SequenceEncoder) -> EncoderConfig:
-    """The ``EncoderConfig`` of an existing encoder (to build a warm-startable twin)."""
+    """The ``EncoderConfig`` of an existing encoder, to build a warm-startable twin for the
+    REINFORCE agent: the same architecture, without a repeat bias (the agent refuses one;
+    ``warm_start_encoder`` copies every other weight)."""
     return EncoderConfig(
         max_len=encoder.max_len,
         dim=encoder.dim,

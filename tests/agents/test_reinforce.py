@@ -139,6 +139,10 @@ def test_agent_validation():
         TopKOffPolicyReinforceAgent(
             spec, no_beta, optimizer, 2, correction="none", train_step_counter=tf.Variable(0)
         )
+    repeat = SequenceEncoder(vocab_size, L, dim=8, num_layers=1, num_heads=1, repeat_bias=True)
+    repeat_actor = ActorNetwork(specs.history_spec(L, vocab_size), repeat, behavior_head=False)
+    with pytest.raises(ValueError, match="repeat bias"):
+        TopKOffPolicyReinforceAgent(spec, repeat_actor, optimizer, 2, correction="none")
 
 
 def test_normalized_returns_are_scaled_not_centred():

@@ -85,6 +85,25 @@ def test_heads_are_trainable_and_do_not_touch_the_encoder():
     assert all(g is None for g in tape.gradient(values, encoder_vars))
 
 
+def test_repeat_bias_is_added_to_history_items_when_the_history_is_given():
+    tf.keras.utils.set_random_seed(0)
+    encoder = SequenceEncoder(V, L, dim=DIM, num_layers=1, num_heads=1, repeat_bias=True)
+    network = ActorNetwork(specs.history_spec(L, V), encoder, behavior_head=False)
+    network.create_variables()
+    encoder.repeat_weight.assign(-1.5)
+    history = tf.constant([[0, 3, 5, 3]])
+    states = network.states(history)
+    plain = network.logits_from_states(states).numpy()
+    biased = network.logits_from_states(states, history).numpy()
+    expected = plain.copy()
+    expected[0, [3, 5]] -= 1.5  # item 3 counts once
+    np.testing.assert_allclose(biased, expected, rtol=1e-6)
+    # The policy ranks like the encoder's own score_items.
+    np.testing.assert_allclose(
+        biased[0, 2:], encoder.score_items(history).numpy()[0, 2:], rtol=1e-5, atol=1e-5
+    )
+
+
 def test_actor_rejects_bad_arguments():
     encoder = SequenceEncoder(V, L, dim=DIM, num_layers=1, num_heads=1)
     with pytest.raises(ValueError, match="temperature"):
@@ -93,9 +112,6 @@ def test_actor_rejects_bad_arguments():
         ActorNetwork(specs.history_spec(L, V + 5), encoder)
     with pytest.raises(TypeError, match="item_embedding"):
         ActorNetwork(specs.history_spec(L, V), tf.keras.layers.Dense(3))
-    repeat = SequenceEncoder(V, L, dim=DIM, num_layers=1, num_heads=1, repeat_bias=True)
-    with pytest.raises(ValueError, match="repeat_bias"):
-        ActorNetwork(specs.history_spec(L, V), repeat)
 
 
 def test_sampled_logits_estimate_full_softmax():

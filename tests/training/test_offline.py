@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -64,3 +66,18 @@ def test_warm_start_copies_weights_and_checks_shapes():
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="warm-start"):
         warm_start_encoder(build_encoder(ENCODER, 15), source)
+
+
+def test_warm_start_from_a_repeat_bias_encoder_copies_every_other_weight():
+    tf.keras.utils.set_random_seed(2)
+    source = build_encoder(dataclasses.replace(ENCODER, repeat_bias=True), 12)
+    source.repeat_weight.assign(-2.0)
+    target = build_encoder(ENCODER, 12)
+    warm_start_encoder(target, source)
+    kept = [w.numpy() for w in source.weights if w is not source.repeat_weight]
+    assert len(kept) == len(target.weights)
+    for a, b in zip(target.get_weights(), kept):
+        np.testing.assert_array_equal(a, b)
+    both = build_encoder(dataclasses.replace(ENCODER, repeat_bias=True), 12)
+    warm_start_encoder(both, source)
+    assert float(both.repeat_weight.numpy()) == -2.0

@@ -172,6 +172,12 @@ class TopKOffPolicyReinforceAgent(reinforce_agent.ReinforceAgent):
             )
         if correction not in CORRECTIONS:
             raise ValueError(f"correction must be one of {CORRECTIONS}, got {correction!r}.")
+        if getattr(actor_network.encoder, "repeat_weight", None) is not None:
+            raise ValueError(
+                "the actor's encoder has a learned repeat bias (repeat_bias=True), which the "
+                "REINFORCE losses do not model; build the agent's encoder with repeat_bias=False "
+                "(warm_start_encoder copies every other weight of a repeat-bias encoder)."
+            )
         if correction != "none" and actor_network.behavior_head is None:
             raise ValueError(
                 f"correction={correction!r} needs β: build the ActorNetwork with "

@@ -22,6 +22,7 @@ from tf_agents.networks import utils as network_utils
 from tf_agents.specs import tensor_spec
 from tf_agents.utils import nest_utils
 
+from tfrec.layers import history_indicator
 from tfrec.networks.behavior import BehaviorHead
 from tfrec.networks.masking import mask_consumed_logits, mask_reserved_logits
 from tfrec.networks.value import ValueHead
@@ -65,13 +66,6 @@ class ActorNetwork(network.Network):
             raise TypeError(
                 f"encoder {type(encoder).__name__} has no `item_embedding`: ActorNetwork needs a "
                 "SequenceEncoder (tied item table) to score the catalog."
-            )
-        if getattr(encoder, "repeat_bias", False):
-            # π must score exactly what the exported policy serves; the agent's losses (full and
-            # sampled softmax) score states against the tied table only.
-            raise ValueError(
-                "ActorNetwork does not support an encoder with repeat_bias=True (a supervised "
-                "next-item feature); build the policy's encoder with repeat_bias=False."
             )
         if not temperature > 0:
             raise ValueError(f"temperature must be > 0, got {temperature}.")
@@ -159,16 +153,24 @@ class ActorNetwork(network.Network):
 
         Args:
           states: float ``[..., state_dim]``.
-          observation: int ``[..., max_len]`` histories aligned with ``states``. When the network
-            was built with ``mask_consumed=True`` and ``observation`` is given, the items of the
-            history are masked; the agent's loss passes None (a logged re-consumption must keep a
-            finite log-probability).
+          observation: int ``[..., max_len]`` histories aligned with ``states``. When it is given
+            and the encoder has a learned repeat bias (``repeat_bias=True``, a supervised
+            next-item feature), its ``repeat_weight`` is added to the history items, as in
+            ``encoder.score_items``. When the network was built with ``mask_consumed=True`` and
+            ``observation`` is given, the items of the history are masked; the agent's loss passes
+            None (a logged re-consumption must keep a finite log-probability; the agent refuses
+            encoders with a repeat bias).
 
         Returns:
           float ``[..., vocab_size]``, divided by the temperature, reserved indices (and consumed
           items, see above) set to ``dtype.min``.
         """
         logits = self._encoder.item_embedding.logits(states, mask_reserved=False)
+        repeat_weight = getattr(self._encoder, "repeat_weight", None)
+        if repeat_weight is not None and observation is not None:
+            squash = network_utils.BatchSquash(logits.shape.rank - 1)
+            seen = history_indicator(squash.flatten(observation), self._vocab_size)
+            logits += squash.unflatten(repeat_weight * seen)
         logits = mask_reserved_logits(logits / self._temperature)
         if self._mask_consumed and observation is not None:
             squash = network_utils.BatchSquash(logits.shape.rank - 1)

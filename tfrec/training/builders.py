@@ -32,6 +32,10 @@ def build_encoder(config: EncoderConfig, vocab_size: int) -> SequenceEncoder:
 def warm_start_encoder(encoder: tf.keras.Model, source: tf.keras.Model) -> tf.keras.Model:
     """Copies the weights of a (supervised, pretrained) encoder into ``encoder``.
 
+    A learned repeat bias (``repeat_weight``, a supervised next-item feature) is copied only when
+    both encoders have one; a source's repeat bias is left out when the target has none (the
+    REINFORCE agent's encoder never has one).
+
     Args:
       encoder: the encoder the agent will train (built).
       source: an encoder of the same architecture, e.g. trained by next-item prediction.
@@ -46,7 +50,12 @@ def warm_start_encoder(encoder: tf.keras.Model, source: tf.keras.Model) -> tf.ke
     for model in (encoder, source):
         if not model.built:
             model.build(None)
-    target_weights, source_weights = encoder.weights, source.weights
+    target_weights, source_weights = _copied_weights(encoder), _copied_weights(source)
+    if getattr(encoder, "repeat_weight", None) is not None and (
+        getattr(source, "repeat_weight", None) is not None
+    ):
+        target_weights.append(encoder.repeat_weight)
+        source_weights.append(source.repeat_weight)
     if len(target_weights) != len(source_weights):
         raise ValueError(
             f"cannot warm-start: the encoder has {len(target_weights)} weights, the source "
@@ -59,8 +68,15 @@ def warm_start_encoder(encoder: tf.keras.Model, source: tf.keras.Model) -> tf.ke
                 f"source's {weight.name} has {weight.shape}; use the same EncoderConfig and "
                 "vocabulary as the pretrained encoder."
             )
-    encoder.set_weights(source.get_weights())
+    for target, weight in zip(target_weights, source_weights):
+        target.assign(weight)
     return encoder
+
+
+def _copied_weights(encoder: tf.keras.Model) -> list[tf.Variable]:
+    """The encoder's weights in order, without its repeat bias (handled by the caller)."""
+    repeat_weight = getattr(encoder, "repeat_weight", None)
+    return [w for w in encoder.weights if repeat_weight is None or w is not repeat_weight]
 
 
 def make_optimizer(config: AgentConfig) -> tf.keras.optimizers.Optimizer:
