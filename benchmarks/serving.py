@@ -40,7 +40,7 @@ MAX_LEN = 50
 K = 10
 BATCH = 256
 DTYPES = ("float32", "float16", "int8")
-DEFAULT_VARIANTS = "float32,float32:1,float16,int8"
+DEFAULT_VARIANTS = "float32,float32:4,float16,int8"
 
 
 def parse_variant(variant: str) -> tuple[str, int | None]:

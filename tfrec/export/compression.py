@@ -22,8 +22,6 @@ from tfrec.specs import FIRST_ITEM_INDEX
 
 TableDType = Literal["float32", "float16", "int8"]
 TABLE_DTYPES: tuple[str, ...] = ("float32", "float16", "int8")
-ROWS_PER_SHARD = 50_000
-MAX_SHARDS = 16
 
 
 def quantize_int8(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -45,20 +43,6 @@ def quantize_int8(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return q, scales.astype(np.float32)
 
 
-def default_num_shards(num_items: int) -> int:
-    """Shards of the scoring table: one per :data:`ROWS_PER_SHARD` items, between 1 and
-    :data:`MAX_SHARDS` (measured on a 2-core machine: at 100k items, two shards scored and
-    top-k'd concurrently took 3.5 ms against 4.5 ms for one; see ``docs/benchmarks/serving.md``).
-
-    Args:
-      num_items: real (non-reserved) catalog items.
-
-    Returns:
-      The shard count.
-    """
-    return int(min(MAX_SHARDS, max(1, num_items // ROWS_PER_SHARD)))
-
-
 class ItemTable(tf.Module):
     """The catalog table that scores every real item from a state, in a serving dtype, in shards.
 
@@ -78,7 +62,7 @@ class ItemTable(tf.Module):
         including the reserved rows; the module keeps its own non-trainable copy in ``dtype``.
       bias: optional float per-item output bias ``[vocab_size]`` (added to the scores).
       dtype: ``"float32"``, ``"float16"`` or ``"int8"`` (per-row scales).
-      num_shards: number of row shards; None: :func:`default_num_shards`.
+      num_shards: number of row shards (at most one per item).
       name: module name.
 
     Raises:
@@ -91,7 +75,7 @@ class ItemTable(tf.Module):
         embeddings: tf.Variable | np.ndarray,
         bias: tf.Variable | np.ndarray | None = None,
         dtype: TableDType = "float32",
-        num_shards: int | None = None,
+        num_shards: int = 1,
         name: str = "item_table",
     ) -> None:
         super().__init__(name=name)
@@ -114,10 +98,9 @@ class ItemTable(tf.Module):
                 f"bias must have shape ({self.vocab_size},) like the table's rows, "
                 f"got {bias_values.shape}."
             )
-        shards = default_num_shards(self.num_items) if num_shards is None else num_shards
-        if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards:
+        if isinstance(num_shards, bool) or not isinstance(num_shards, int) or num_shards < 1:
             raise ValueError(f"num_shards must be a positive int, got {num_shards!r}.")
-        shards = min(shards, self.num_items)
+        shards = min(num_shards, self.num_items)
         bounds = np.linspace(FIRST_ITEM_INDEX, self.vocab_size, shards + 1).astype(int)
         self.offsets = [int(start) for start in bounds[:-1]]
         self.sizes = [int(stop - start) for start, stop in zip(bounds[:-1], bounds[1:])]
