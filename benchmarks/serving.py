@@ -43,12 +43,12 @@ DTYPES = ("float32", "float16", "int8")
 DEFAULT_VARIANTS = "float32,float32:4,float16,int8"
 
 
-def parse_variant(variant: str) -> tuple[str, int | None]:
-    """``"float16"`` -> ("float16", None) (default shard count); ``"float32:1"`` -> 1 shard."""
+def parse_variant(variant: str) -> tuple[str, int]:
+    """``"float16"`` -> ("float16", 1) (the default, one shard); ``"float32:4"`` -> 4 shards."""
     dtype, _, shards = variant.partition(":")
     if dtype not in DTYPES or (shards and not shards.isdigit()):
         raise ValueError(f"variant {variant!r}: expected DTYPE or DTYPE:SHARDS, DTYPE in {DTYPES}")
-    return dtype, int(shards) if shards else None
+    return dtype, int(shards) if shards else 1
 
 
 def _export(num_items: int, root: Path, variants: tuple[str, ...]) -> dict[str, str]:
