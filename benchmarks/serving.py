@@ -40,15 +40,15 @@ MAX_LEN = 50
 K = 10
 BATCH = 256
 DTYPES = ("float32", "float16", "int8")
-DEFAULT_VARIANTS = "float32,float32:1,float16,int8"
+DEFAULT_VARIANTS = "float32,float32:4,float16,int8"
 
 
-def parse_variant(variant: str) -> tuple[str, int | None]:
-    """``"float16"`` -> ("float16", None) (the export's default shards); ``"float32:1"`` -> 1."""
+def parse_variant(variant: str) -> tuple[str, int]:
+    """``"float16"`` -> ("float16", 1) (the export's default, one shard); ``"float32:4"`` -> 4."""
     dtype, _, shards = variant.partition(":")
     if dtype not in DTYPES or (shards and not shards.isdigit()):
         raise ValueError(f"variant {variant!r}: expected DTYPE or DTYPE:SHARDS, DTYPE in {DTYPES}")
-    return dtype, int(shards) if shards else None
+    return dtype, int(shards) if shards else 1
 
 
 def _export(num_items: int, root: Path, variants: tuple[str, ...]) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tfrec.export.compression import ItemTable, default_num_shards, quantize_int8
+from tfrec.export.compression import ItemTable, quantize_int8
 
 
 def test_quantize_int8_hand_computed() -> None:
@@ -45,8 +45,7 @@ def test_shards_split_the_items_contiguously() -> None:
     assert ItemTable(np.zeros((4, 2), np.float32), num_shards=5).sizes == [1, 1]
 
 
-def test_default_shard_count() -> None:
-    assert [default_num_shards(n) for n in (7, 99_999, 100_000, 10**6)] == [1, 1, 4, 4]
+def test_default_is_one_shard() -> None:
     assert ItemTable(np.zeros((12, 2), np.float32)).num_shards == 1
 
 

@@ -5,7 +5,7 @@
 ``docs/serving.md``.
 """
 
-from tfrec.export.compression import ItemTable, default_num_shards, quantize_int8
+from tfrec.export.compression import ItemTable, quantize_int8
 from tfrec.export.history import compact_history
 from tfrec.export.model_config import models_config, write_models_config
 from tfrec.export.retrieval import history_pairs, sharded_top_k
@@ -20,7 +20,6 @@ __all__ = [
     "ServingModule",
     "atomic_version_dir",
     "compact_history",
-    "default_num_shards",
     "export_for_serving",
     "history_pairs",
     "models_config",

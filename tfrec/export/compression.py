@@ -22,25 +22,6 @@ from tfrec.specs import FIRST_ITEM_INDEX
 
 TableDType = Literal["float32", "float16", "int8"]
 TABLE_DTYPES: tuple[str, ...] = ("float32", "float16", "int8")
-SHARDED_FROM_ITEMS = 100_000
-DEFAULT_SHARDS = 4
-
-
-def default_num_shards(num_items: int) -> int:
-    """The default shard count: :data:`DEFAULT_SHARDS` from :data:`SHARDED_FROM_ITEMS` items, else 1.
-
-    Measured with ``benchmarks/serving.py`` on the 2-core project machine (exported
-    ``serving_default``, 4 shards against 1): 10k items, p50 +0.36 ms (worse); 100k items, p50
-    −0.03 to −0.6 ms and batch-256 throughput +3 % to +73 % over four runs; 1M items, p50 −9 %
-    and throughput +27 % (``docs/benchmarks/serving.md``).
-
-    Args:
-      num_items: real (non-reserved) catalog items.
-
-    Returns:
-      The shard count.
-    """
-    return DEFAULT_SHARDS if num_items >= SHARDED_FROM_ITEMS else 1
 
 
 def quantize_int8(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -81,7 +62,7 @@ class ItemTable(tf.Module):
         including the reserved rows; the module keeps its own non-trainable copy in ``dtype``.
       bias: optional float per-item output bias ``[vocab_size]`` (added to the scores).
       dtype: ``"float32"``, ``"float16"`` or ``"int8"`` (per-row scales).
-      num_shards: number of row shards (at most one per item); None: :func:`default_num_shards`.
+      num_shards: number of row shards (at most one per item).
       name: module name.
 
     Raises:
@@ -94,7 +75,7 @@ class ItemTable(tf.Module):
         embeddings: tf.Variable | np.ndarray,
         bias: tf.Variable | np.ndarray | None = None,
         dtype: TableDType = "float32",
-        num_shards: int | None = None,
+        num_shards: int = 1,
         name: str = "item_table",
     ) -> None:
         super().__init__(name=name)
@@ -117,10 +98,8 @@ class ItemTable(tf.Module):
                 f"bias must have shape ({self.vocab_size},) like the table's rows, "
                 f"got {bias_values.shape}."
             )
-        if num_shards is None:
-            num_shards = default_num_shards(self.num_items)
         if isinstance(num_shards, bool) or not isinstance(num_shards, int) or num_shards < 1:
-            raise ValueError(f"num_shards must be a positive int or None, got {num_shards!r}.")
+            raise ValueError(f"num_shards must be a positive int, got {num_shards!r}.")
         shards = min(num_shards, self.num_items)
         bounds = np.linspace(FIRST_ITEM_INDEX, self.vocab_size, shards + 1).astype(int)
         self.offsets = [int(start) for start in bounds[:-1]]
