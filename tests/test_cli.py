@@ -79,6 +79,7 @@ def events(tmp_path) -> Path:
         (["train", "--algo", "sarsa"], "invalid choice: 'sarsa'"),
         (["train", "--algo", "supervised"], "trains on a log"),
         (["train", "--algo", "reinforce"], "give exactly one"),
+        (["train", "--algo", "reinforce", "--online", "--repeat-bias"], "supervised-model option"),
         (["train", "--algo", "supervised", "--log", "missing.csv"], "not found"),
         (["evaluate", "--model", "nowhere"], "nothing to evaluate on"),
         (["evaluate", "--model", "nowhere", "--simulator"], "model folder nowhere not found"),

@@ -214,18 +214,39 @@ def test_learned_repeat_bias_travels_into_the_export(vocab, expected_topk, tmp_p
     tf.keras.utils.set_random_seed(5)
     model = SequenceEncoder(vocab.size, max_len=MAX_LEN, dim=8, num_layers=1, repeat_bias=True)
     model(np.zeros((1, MAX_LEN), np.int32))
-    model.repeat_weight.assign(-0.7)
+    # A large positive weight puts every history item of the window first: easy to check by hand.
+    model.repeat_weight.assign(50.0)
     path = export_for_serving(model, vocab, base_dir=tmp_path / "m", k=K, num_shards=2)
     meta = json.loads((path / "assets.extra" / "tfrec_export.json").read_text())
     assert meta["repeat_bias"] and meta["item_table_shards"] == 2
-    loaded = tf.saved_model.load(str(path)).signatures["serving_default"]
-    out = loaded(history=tf.constant(_pad(ROWS)))
+    loaded = tf.saved_model.load(str(path))
+    out = loaded.signatures["serving_default"](history=tf.constant(_pad(ROWS)))
+    served = out["item_ids"].numpy().astype(str)
     ids, scores = expected_topk(ROWS, encoder=model)
-    np.testing.assert_array_equal(out["item_ids"].numpy().astype(str), ids)
+    np.testing.assert_array_equal(served, ids)
     np.testing.assert_allclose(out["scores"].numpy(), scores, rtol=1e-5, atol=1e-5)
-    # Without the bias the answer differs for a history item that the bias pushes out of the top.
-    model.repeat_weight.assign(0.0)
-    assert not np.array_equal(expected_topk(ROWS, encoder=model)[1], scores)
+    assert set(served[0, :3]) == {"item_3", "item_7", "item_1"}  # row 0's whole history
+    assert served[1, 0] == "item_12"  # row 1's only known item
+    assert served[3, 0] == "item_2"  # duplicates count once, still first
+    # serving_indices applies the same bias.
+    window = np.array([[0, 0, *vocab.lookup(["item_3", "item_7", "item_1"])]], np.int32)
+    by_index = loaded.signatures["serving_indices"](history=tf.constant(window))
+    assert set(vocab.to_ids(by_index["item_indices"].numpy()[0, :3])) == {
+        "item_3",
+        "item_7",
+        "item_1",
+    }
+    # exclude_history overrides the bias: no history item comes back.
+    excluded = export_for_serving(
+        model, vocab, base_dir=tmp_path / "x", k=K, exclude_history=True, save_keras=False
+    )
+    top = (
+        tf.saved_model.load(str(excluded))
+        .signatures["serving_default"](history=tf.constant(_pad(ROWS[:1])))["item_ids"]
+        .numpy()
+        .astype(str)
+    )
+    assert not {"item_3", "item_7", "item_1"} & set(top[0])
 
 
 @pytest.mark.parametrize("dtype", ["float16", "int8"])

@@ -73,7 +73,8 @@ def test_warm_start_from_a_repeat_bias_encoder_copies_every_other_weight():
     source = build_encoder(dataclasses.replace(ENCODER, repeat_bias=True), 12)
     source.repeat_weight.assign(-2.0)
     target = build_encoder(ENCODER, 12)
-    warm_start_encoder(target, source)
+    with pytest.warns(UserWarning, match="repeat bias"):
+        warm_start_encoder(target, source)
     kept = [w.numpy() for w in source.weights if w is not source.repeat_weight]
     assert len(kept) == len(target.weights)
     for a, b in zip(target.get_weights(), kept):

@@ -108,6 +108,12 @@ def _train_reinforce(args: argparse.Namespace, settings: dict, output: Path) -> 
         encoder_cfg = encoder_config(warm)
     else:
         encoder_cfg = make_config(EncoderConfig, settings, "encoder", **_encoder_overrides(args))
+    if encoder_cfg.repeat_bias:
+        raise ValueError(
+            "--repeat-bias (or [encoder] repeat_bias) is a supervised-model option: the REINFORCE "
+            "agent does not model it. Drop it for --algo reinforce (--warm-start from a "
+            "repeat-bias model copies every other weight)."
+        )
     agent_cfg = make_config(
         AgentConfig,
         settings,
@@ -264,9 +270,9 @@ def register(commands: Any) -> None:
         "--repeat-bias",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="supervised: learned scalar added to the scores of the items already in the "
-        "history (RepeatNet-style; full softmax only; the REINFORCE actor rejects it); default: "
-        "the --config file, else off",
+        help="supervised only: learned scalar added to the scores of the items already in the "
+        "history (RepeatNet-style; full softmax only; the REINFORCE agent does not model it); "
+        "default: the --config file, else off",
     )
     add_log_source(train)
     add_simulator_flags(train, items=None)

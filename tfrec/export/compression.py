@@ -47,11 +47,14 @@ class ItemTable(tf.Module):
     """The catalog table that scores every real item from a state, in a serving dtype, in shards.
 
     Only the real items (indices ``FIRST_ITEM_INDEX ..``) are kept: the reserved padding / OOV
-    rows are never recommended, so they are neither stored nor scored. The rows are split into
-    ``num_shards`` contiguous variables; independent per-shard ``MatMul`` + ``TopKV2`` ops run
-    concurrently on TensorFlow's inter-op thread pool (TF Serving executes a signature the same
-    way), which at batch 1 is faster than one big product (see
-    :func:`tfrec.export.retrieval.sharded_top_k`).
+    rows are never recommended, so they are neither stored nor scored. The rows can be split into
+    ``num_shards`` contiguous variables, scored and top-k'd independently (see
+    :func:`tfrec.export.retrieval.sharded_top_k`). Measured with ``benchmarks/serving.py`` on the
+    2-core project machine (exported ``serving_default``, 4 shards against 1): batch-1 p50 within
+    run-to-run noise at 100k items (−0.6 to +0.3 ms), −9 % at 1M, +0.4 ms at 10k; batch-256
+    throughput +49 % and +73 % at 100k (two runs) and +27 % at 1M; float16 / int8 tables got
+    slower with shards (one ``Cast`` per shard). Hence the default of 1 shard; shards are an
+    option for throughput on large float32 catalogs (``docs/benchmarks/serving.md``).
 
     Each shard is a variable of its own, never gathered: once a resource variable has been read
     sparsely (the encoder's input lookup is a ``ResourceGather``), TensorFlow copies it on every
@@ -62,12 +65,12 @@ class ItemTable(tf.Module):
         including the reserved rows; the module keeps its own non-trainable copy in ``dtype``.
       bias: optional float per-item output bias ``[vocab_size]`` (added to the scores).
       dtype: ``"float32"``, ``"float16"`` or ``"int8"`` (per-row scales).
-      num_shards: number of row shards (at most one per item).
+      num_shards: number of row shards; more shards than items are clamped to one per item.
       name: module name.
 
     Raises:
       ValueError: unknown dtype, a table that is not 2-D or holds no real item, a bias whose
-        length differs from the table's, a shard count outside ``[1, num_items]``.
+        length differs from the table's, a shard count that is not a positive int.
     """
 
     def __init__(

@@ -3,9 +3,10 @@
 A repeat-aware recommender (RepeatNet: Ren et al., AAAI 2019, "RepeatNet: A Repeat Aware Neural
 Recommendation Machine for Session-based Recommendation") scores re-consumption apart from
 exploration. ``SequenceEncoder(repeat_bias=True)`` keeps the lightest form of it: one learned
-scalar added to the logit of every item of the input history. :func:`history_indicator` is the
-one place that decides which items those are; the encoder's scores, the supervised training loss
-and serving code all use it.
+scalar added to the logit of every item of the input history. :func:`history_indicator` decides
+which items those are for the encoder's scores, the supervised training loss and ``ActorNetwork``;
+serving applies the same rules to sparse (row, item) pairs
+(:func:`tfrec.export.retrieval.history_pairs`), so that its cost does not grow with the catalog.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from tfrec.training.guards import NonFiniteLossError, NonFiniteLossGuard, check_
 from tfrec.training.history import TrainingHistory
 from tfrec.training.offline import OfflineResult, train_from_log, train_offline
 from tfrec.training.online import ClickCollector, EpisodeBuffer, evaluate_return, train_online
+from tfrec.training.optimizers import LazyAdam
 from tfrec.training.resume import (
     CorruptCheckpointWarning,
     random_generators,
@@ -29,6 +30,7 @@ __all__ = [
     "CorruptCheckpointWarning",
     "EncoderConfig",
     "EpisodeBuffer",
+    "LazyAdam",
     "NonFiniteLossError",
     "NonFiniteLossGuard",
     "OfflineConfig",

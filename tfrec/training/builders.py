@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import tensorflow as tf
 
@@ -10,6 +12,7 @@ from tfrec.encoders import SequenceEncoder
 from tfrec.networks.actor import ActorNetwork
 from tfrec.specs import time_step_spec
 from tfrec.training.config import AgentConfig, EncoderConfig
+from tfrec.training.optimizers import LazyAdam
 
 __all__ = ["build_agent", "build_encoder", "make_optimizer", "warm_start_encoder"]
 
@@ -33,8 +36,9 @@ def warm_start_encoder(encoder: tf.keras.Model, source: tf.keras.Model) -> tf.ke
     """Copies the weights of a (supervised, pretrained) encoder into ``encoder``.
 
     A learned repeat bias (``repeat_weight``, a supervised next-item feature) is copied only when
-    both encoders have one; a source's repeat bias is left out when the target has none (the
-    REINFORCE agent's encoder never has one).
+    both encoders have one; a source's repeat bias is left out, with a warning, when the target
+    has none (the REINFORCE agent's encoder never has one): the warm-started policy then no longer
+    scores history items down — use ``exclude_history`` for that.
 
     Args:
       encoder: the encoder the agent will train (built).
@@ -51,11 +55,17 @@ def warm_start_encoder(encoder: tf.keras.Model, source: tf.keras.Model) -> tf.ke
         if not model.built:
             model.build(None)
     target_weights, source_weights = _copied_weights(encoder), _copied_weights(source)
-    if getattr(encoder, "repeat_weight", None) is not None and (
-        getattr(source, "repeat_weight", None) is not None
-    ):
+    source_repeat = getattr(source, "repeat_weight", None)
+    if getattr(encoder, "repeat_weight", None) is not None and source_repeat is not None:
         target_weights.append(encoder.repeat_weight)
-        source_weights.append(source.repeat_weight)
+        source_weights.append(source_repeat)
+    elif source_repeat is not None:
+        warnings.warn(
+            f"warm start: the source's learned repeat bias (w = {float(source_repeat.numpy()):.3g}) "
+            "is not copied (the target encoder has none); the warm-started policy will not score "
+            "history items down — consider exclude_history.",
+            stacklevel=2,
+        )
     if len(target_weights) != len(source_weights):
         raise ValueError(
             f"cannot warm-start: the encoder has {len(target_weights)} weights, the source "
@@ -83,6 +93,8 @@ def make_optimizer(config: AgentConfig) -> tf.keras.optimizers.Optimizer:
     """The ``tf.keras`` optimizer named by ``config.optimizer`` at ``config.learning_rate``."""
     if config.optimizer == "adagrad":
         return tf.keras.optimizers.Adagrad(config.learning_rate)
+    if config.optimizer == "lazy_adam":
+        return LazyAdam(config.learning_rate)
     return tf.keras.optimizers.Adam(config.learning_rate)
 
 

@@ -23,7 +23,7 @@ from tfrec.training.distribute import validate_strategy_name
 
 __all__ = ["OPTIMIZERS", "AgentConfig", "EncoderConfig", "OfflineConfig", "OnlineConfig"]
 
-OPTIMIZERS = ("adam", "adagrad")
+OPTIMIZERS = ("adam", "adagrad", "lazy_adam")
 
 
 def _positive(owner: str, **values: float | int | None) -> None:
@@ -78,10 +78,13 @@ class AgentConfig:
       normalize_weights: normalised importance sampling.
       gamma: discount factor in ``[0, 1]``.
       normalize_returns: standardise advantages over the batch.
-      optimizer: ``"adam"`` or ``"adagrad"``. Keras' Adam updates its moment slots densely, so
-        its cost grows with the catalog; Adagrad applies the sparse gradients of the item tables
-        row by row. Measured on a shared 2-core machine (1,000,002 indices, dim 16, batch 32 x
-        11 steps, 512 sampled negatives): about 4.4 s per step with Adam, 0.11 s with Adagrad.
+      optimizer: ``"lazy_adam"`` (default, :class:`~tfrec.training.optimizers.LazyAdam`),
+        ``"adam"`` or ``"adagrad"``. Keras' Adam updates its moment slots densely, so its cost
+        grows with the catalog; LazyAdam and Adagrad apply the sparse gradients of the item
+        tables (sampled softmax) row by row. With the full softmax every gradient is dense and
+        LazyAdam is Adam (bit-identical losses and weights, checked on 6 agent steps). One step
+        at 1M items with sampled softmax took 1.09 s with Adam, 0.18 s with LazyAdam or Adagrad
+        (2-core machine, ``benchmarks/off_policy_correction.py`` part 4).
       learning_rate: optimizer learning rate.
       behavior_loss_weight: weight of β̂'s cross-entropy.
       value_baseline: attach a value head used as baseline (off by default: a baseline biases
@@ -104,7 +107,7 @@ class AgentConfig:
     normalize_weights: bool = False
     gamma: float = 0.9
     normalize_returns: bool = True
-    optimizer: str = "adam"
+    optimizer: str = "lazy_adam"
     learning_rate: float = 1e-3
     behavior_loss_weight: float = 1.0
     value_baseline: bool = False
