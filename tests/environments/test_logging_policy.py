@@ -128,6 +128,9 @@ def test_personalized_policy_reports_the_propensities_of_its_slates():
     )
     # The users differ, so beta depends on the user (unlike the popularity softmax).
     assert np.ptp(expected, axis=0).max() > 0.01
+    # The info is declared, as TF-Agents drivers and replay buffers expect.
+    spec = policy.info_spec["slate_propensity"]
+    assert spec.shape == (3,) and spec.dtype == np.float64
 
 
 def test_personalized_slates_follow_the_propensities():

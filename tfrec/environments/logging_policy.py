@@ -27,11 +27,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from tf_agents.policies import py_policy
+from tf_agents.specs import array_spec
 from tf_agents.trajectories import policy_step
 from tf_agents.trajectories import time_step as ts
 
 from tfrec.environments.episodes import run_episodes
 from tfrec.specs import FIRST_ITEM_INDEX, NUM_RESERVED
+
+
+def slate_propensity_spec(action_spec: Any) -> dict[str, array_spec.ArraySpec]:
+    """The ``info_spec`` of the logging policies: ``{"slate_propensity": float64 [k]}``.
+
+    Args:
+      action_spec: the slate action spec (shape ``[k]``).
+
+    Returns:
+      The info spec (unbatched, as TF-Agents specs are).
+    """
+    return {"slate_propensity": array_spec.ArraySpec(tuple(action_spec.shape), np.float64)}
 
 
 class PopularitySoftmaxPolicy(py_policy.PyPolicy):
@@ -54,7 +67,7 @@ class PopularitySoftmaxPolicy(py_policy.PyPolicy):
         temperature: float = 1.0,
         seed: int | None = 0,
     ):
-        super().__init__(time_step_spec, action_spec)
+        super().__init__(time_step_spec, action_spec, info_spec=slate_propensity_spec(action_spec))
         num_items = int(action_spec.maximum) + 1 - NUM_RESERVED
         popularity = _check_popularity(popularity, num_items)
         if not temperature > 0:
@@ -135,7 +148,11 @@ class PersonalizedSoftmaxPolicy(py_policy.PyPolicy):
         popularity_weight: float = 1.0,
         seed: int | None = 0,
     ):
-        super().__init__(env.time_step_spec(), env.action_spec())
+        super().__init__(
+            env.time_step_spec(),
+            env.action_spec(),
+            info_spec=slate_propensity_spec(env.action_spec()),
+        )
         if not hasattr(env, "click_logits"):
             raise ValueError(
                 f"{type(env).__name__} has no click_logits(); PersonalizedSoftmaxPolicy needs a "
@@ -173,8 +190,11 @@ class PersonalizedSoftmaxPolicy(py_policy.PyPolicy):
         probs = self.probabilities()  # [B, N]
         cumulative = np.cumsum(probs, axis=1)
         u = self._rng.random((probs.shape[0], self._k)) * cumulative[:, -1:]
-        # Inverse-CDF sampling per user: the number of cumulative masses <= u.
-        rows = (cumulative[:, None, :] <= u[:, :, None]).sum(-1)
+        # Inverse-CDF sampling per user: the number of cumulative masses <= u (a binary search
+        # per user row; no [B, k, N] comparison tensor).
+        rows = np.stack(
+            [np.searchsorted(row, draws, side="right") for row, draws in zip(cumulative, u)]
+        )
         rows = np.minimum(rows, probs.shape[1] - 1)
         info = {"slate_propensity": np.take_along_axis(probs, rows, axis=1)}
         return policy_step.PolicyStep(
