@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from tfrec.layers import history_indicator
 from tfrec.layers.embedding import mask_reserved_logits
-from tfrec.specs import FIRST_ITEM_INDEX
 
 __all__ = ["mask_consumed_logits", "mask_reserved_logits"]
 
@@ -36,13 +36,12 @@ def mask_consumed_logits(logits: tf.Tensor, history: tf.Tensor) -> tf.Tensor:
             "mask_consumed_logits expects logits [batch, vocab_size] and history "
             f"[batch, max_len], got shapes {logits.shape} and {history.shape}."
         )
-    vocab_size = tf.shape(logits)[-1]
-    real = history >= FIRST_ITEM_INDEX
-    # One-hot over the catalog of the real items of each row; padding/OOV contribute nothing.
-    consumed = tf.reduce_any(
-        tf.logical_and(
-            tf.one_hot(history, vocab_size, on_value=True, off_value=False), real[..., tf.newaxis]
-        ),
-        axis=1,
-    )
+    vocab_size = logits.shape[-1]
+    if vocab_size is None:
+        raise ValueError(
+            "mask_consumed_logits needs logits with a static catalog size [batch, vocab_size], "
+            f"got shape {logits.shape}."
+        )
+    # The same rule as the repeat bias: real items of the row, each once; no [B, L, V] one-hot.
+    consumed = history_indicator(history, vocab_size) > 0
     return tf.where(consumed, tf.cast(logits.dtype.min, logits.dtype), logits)
