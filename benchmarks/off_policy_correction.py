@@ -219,6 +219,17 @@ class BudgetShapedEnv(InterestEvolutionEnv):
 # ------------------------------------------------------------------------------ part 1: OPE
 
 
+def all_estimates(data: Any, logged_q: np.ndarray, target_v: np.ndarray) -> dict[str, Any]:
+    """IPS, capped IPS, SNIPS, doubly robust and one-step SNIPS of one target on one log."""
+    return {
+        "ips": ips(data),
+        "capped_ips": capped_ips(data),
+        "snips": snips(data),
+        "dr": doubly_robust(data, logged_q, target_v),
+        "snips_one_step": snips(data, ratio_mode="one_step"),
+    }
+
+
 def estimator_accuracy(settings: Settings) -> list[dict[str, Any]]:
     """OPE estimates of several i.i.d.-slate targets against their rollout values."""
     env = default_env(0)
@@ -245,13 +256,7 @@ def estimator_accuracy(settings: Settings) -> list[dict[str, Any]]:
         item_probs = np.concatenate([[0.0, 0.0], policy.probabilities])
         data = episodes.off_policy_data(independent_slate_log_probs(item_probs, episodes.slates))
         logged_q, target_v = additive_slate_model(episodes, item_probs)
-        estimates = {
-            "ips": ips(data),
-            "capped_ips": capped_ips(data),
-            "snips": snips(data),
-            "dr": doubly_robust(data, logged_q, target_v),
-            "snips_one_step": snips(data, ratio_mode="one_step"),
-        }
+        estimates = all_estimates(data, logged_q, target_v)
         row: dict[str, Any] = {
             "target": name,
             "true_value": truth.mean_return,
@@ -863,13 +868,7 @@ def ope_of_trained_policy(settings: Settings) -> dict[str, Any]:
     data = episodes.off_policy_data(log_pi)
     logged_q = np.where(episodes.mask, item_values[episodes.slates].sum(-1) + g_next, 0.0)
     target_v = np.where(episodes.mask, expected_value + g_next, 0.0)
-    estimates = {
-        "ips": ips(data),
-        "capped_ips": capped_ips(data),
-        "snips": snips(data),
-        "dr": doubly_robust(data, logged_q, target_v),
-        "snips_one_step": snips(data, ratio_mode="one_step"),
-    }
+    estimates = all_estimates(data, logged_q, target_v)
     behavior_value = float(np.bincount(episode, reward).mean())
     row: dict[str, Any] = {
         "target": "(d) top-K, k i.i.d. draws from π",
