@@ -175,6 +175,10 @@ def test_personalized_policy_bad_input_raises():
     other = make_env()
     with pytest.raises(ValueError, match="built on"):
         generate_logged_data(other, 2, policy=PersonalizedSoftmaxPolicy(env, np.ones(20)))
+    with pytest.raises(ValueError, match="would be ignored"):
+        generate_logged_data(
+            env, 2, policy=PersonalizedSoftmaxPolicy(env, np.ones(20)), temperature=0.5
+        )
     policy = PersonalizedSoftmaxPolicy(env, np.ones(20))
     time_step = env.reset()
     with pytest.raises(ValueError, match="batched time step"):

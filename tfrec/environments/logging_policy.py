@@ -270,8 +270,9 @@ def generate_logged_data(
       A :class:`LoggedData`.
 
     Raises:
-      ValueError: no popularity given and the environment has no ``item_popularity``, or the
-        rollout produced no click (no log to return).
+      ValueError: no popularity given and the environment has no ``item_popularity``;
+        ``temperature`` / ``popularity`` given together with ``policy``; or the rollout produced
+        no click (no log to return).
     """
     from tfrec.data import InteractionLog  # local: tfrec.data loads pandas machinery
 
@@ -284,6 +285,11 @@ def generate_logged_data(
             popularity = env.item_popularity()
         policy = PopularitySoftmaxPolicy(
             env.time_step_spec(), env.action_spec(), popularity, temperature, seed=seed
+        )
+    elif popularity is not None or temperature != 1.0:
+        raise ValueError(
+            "temperature / popularity configure the default behaviour policy; with policy= they "
+            "would be ignored: set them on the policy instead."
         )
     elif getattr(policy, "env", env) is not env:
         raise ValueError(
