@@ -199,11 +199,23 @@ class SequenceEncoder(tf.keras.Model):
           float32 ``[batch, vocab_size]``, indices 0 and 1 set to ``dtype.min``; with
           ``repeat_bias``, ``repeat_weight`` is added to every item occurring in ``ids[b]``.
         """
-        logits = self.item_embedding.logits(self(ids, training=training))
-        if self.repeat_weight is not None:
-            seen = history_indicator(ids, self.vocab_size)
-            logits += self.repeat_weight * seen
-        return logits
+        return self.with_repeat_bias(self.item_embedding.logits(self(ids, training=training)), ids)
+
+    def with_repeat_bias(self, logits: tf.Tensor, ids: tf.Tensor) -> tf.Tensor:
+        """Adds the learned repeat bias to the logits of the items of each history.
+
+        Args:
+          logits: float ``[batch, vocab_size]``.
+          ids: int ``[batch, seq_len]`` the histories the logits were computed from.
+
+        Returns:
+          ``logits`` plus ``repeat_weight`` on every real item occurring in ``ids[b]``
+          (:func:`~tfrec.layers.history_indicator`); ``logits`` unchanged without
+          ``repeat_bias``.
+        """
+        if self.repeat_weight is None:
+            return logits
+        return logits + self.repeat_weight * history_indicator(ids, self.vocab_size)
 
     def get_config(self) -> dict[str, Any]:
         return {

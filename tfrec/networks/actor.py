@@ -22,7 +22,6 @@ from tf_agents.networks import utils as network_utils
 from tf_agents.specs import tensor_spec
 from tf_agents.utils import nest_utils
 
-from tfrec.layers import history_indicator
 from tfrec.networks.behavior import BehaviorHead
 from tfrec.networks.masking import mask_consumed_logits, mask_reserved_logits
 from tfrec.networks.value import ValueHead
@@ -166,11 +165,12 @@ class ActorNetwork(network.Network):
           items, see above) set to ``dtype.min``.
         """
         logits = self._encoder.item_embedding.logits(states, mask_reserved=False)
-        repeat_weight = getattr(self._encoder, "repeat_weight", None)
-        if repeat_weight is not None and observation is not None:
+        with_repeat_bias = getattr(self._encoder, "with_repeat_bias", None)
+        if with_repeat_bias is not None and observation is not None:
             squash = network_utils.BatchSquash(logits.shape.rank - 1)
-            seen = history_indicator(squash.flatten(observation), self._vocab_size)
-            logits += squash.unflatten(repeat_weight * seen)
+            logits = squash.unflatten(
+                with_repeat_bias(squash.flatten(logits), squash.flatten(observation))
+            )
         logits = mask_reserved_logits(logits / self._temperature)
         if self._mask_consumed and observation is not None:
             squash = network_utils.BatchSquash(logits.shape.rank - 1)
