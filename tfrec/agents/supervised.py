@@ -32,7 +32,7 @@ import tensorflow as tf
 from tfrec.data import EvalSet, Sequences, sequence_dataset
 from tfrec.encoders import SequenceEncoder
 from tfrec.evaluation.ranking import evaluate_ranking
-from tfrec.layers import history_indicator
+from tfrec.layers import history_pairs
 from tfrec.specs import FIRST_ITEM_INDEX, NUM_RESERVED
 from tfrec.training.distribute import (
     average_across_replicas,
@@ -250,7 +250,7 @@ class NextItemModel(tf.keras.Model):
         labels = tf.boolean_mask(targets, real)  # [N]
         if self.loss_type == "full":
             seen = (
-                self._prefix_indicator(history, real)
+                self._prefix_pairs(history, real)
                 if getattr(self.encoder, "repeat_weight", None) is not None
                 else None
             )
@@ -260,7 +260,7 @@ class NextItemModel(tf.keras.Model):
         # divide_no_nan: a replica's share of a distributed batch may hold no target.
         return tf.math.divide_no_nan(tf.reduce_sum(losses), tf.cast(tf.size(losses), tf.float32))
 
-    def _prefix_indicator(self, history: tf.Tensor, real: tf.Tensor) -> tf.Tensor:
+    def _prefix_pairs(self, history: tf.Tensor, real: tf.Tensor) -> tf.Tensor:
         """Items of the history prefix of every target position, for the repeat bias.
 
         Args:
@@ -268,18 +268,16 @@ class NextItemModel(tf.keras.Model):
           real: bool ``[batch, seq_len]``, the positions kept by ``boolean_mask``.
 
         Returns:
-          float32 ``[N, vocab_size]`` (``N`` = number of ``real`` positions, in
-          ``boolean_mask`` order): row ``n`` = :func:`history_indicator` of
-          ``history[b, :t + 1]`` for the ``n``-th position ``(b, t)``. This is one more tensor of
-          the size of the ``[N, vocab_size]`` logits (the full softmax builds those anyway),
-          filled by scattering at most ``N * seq_len`` ones; it costs about +20 % per epoch on
-          MovieLens-100k (``docs/benchmarks/movielens.md``).
+          int64 ``[num_pairs, 2]``: the distinct ``(n, item)`` pairs, ``n`` the index of the
+          position ``(b, t)`` in ``boolean_mask`` order and ``item`` a real item of
+          ``history[b, :t + 1]`` (:func:`~tfrec.layers.history_pairs`): at most ``N * seq_len``
+          pairs, so the bias costs nothing per catalog item.
         """
         history = tf.cast(history, tf.int32)
         positions = tf.cast(tf.where(real), tf.int32)  # [N, 2] (b, t), row-major like boolean_mask
         rows = tf.gather(history, positions[:, 0])  # [N, seq_len]
         in_prefix = tf.range(tf.shape(history)[1])[tf.newaxis] <= positions[:, 1:]
-        return history_indicator(tf.where(in_prefix, rows, 0), self.encoder.vocab_size)
+        return history_pairs(tf.where(in_prefix, rows, 0), self.encoder.vocab_size)
 
     def _full_softmax(
         self, states: tf.Tensor, labels: tf.Tensor, seen: tf.Tensor | None = None
@@ -291,8 +289,8 @@ class NextItemModel(tf.keras.Model):
         Args:
           states: float ``[N, dim]``.
           labels: int32 ``[N]`` real item indices (``>= FIRST_ITEM_INDEX``).
-          seen: float32 ``[N, vocab_size]`` history indicator of each position (repeat bias),
-            or None.
+          seen: int64 ``[num_pairs, 2]`` (position, item) pairs of each position's history
+            (repeat bias, see ``_prefix_pairs``), or None.
 
         Returns:
           float32 ``[N]`` losses.
@@ -304,7 +302,12 @@ class NextItemModel(tf.keras.Model):
         if table.output_bias is not None:
             logits += table.output_bias[FIRST_ITEM_INDEX:]
         if seen is not None:
-            logits += self.encoder.repeat_weight * seen[:, FIRST_ITEM_INDEX:]
+            weight = self.encoder.repeat_weight
+            logits = tf.tensor_scatter_nd_add(
+                logits,
+                tf.cast(seen, tf.int32) - tf.constant([0, FIRST_ITEM_INDEX]),
+                tf.fill(tf.shape(seen)[:1], tf.cast(weight, logits.dtype)),
+            )
         labels -= FIRST_ITEM_INDEX
         if not self.label_smoothing:
             return tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)

@@ -8,7 +8,7 @@
 from tfrec.export.compression import ItemTable, quantize_int8
 from tfrec.export.history import compact_history
 from tfrec.export.model_config import models_config, write_models_config
-from tfrec.export.retrieval import history_pairs, sharded_top_k
+from tfrec.export.retrieval import sharded_top_k
 from tfrec.export.serving import export_for_serving
 from tfrec.export.signatures import ServingModule
 from tfrec.export.sources import resolve_encoder
@@ -21,7 +21,6 @@ __all__ = [
     "atomic_version_dir",
     "compact_history",
     "export_for_serving",
-    "history_pairs",
     "models_config",
     "next_version",
     "quantize_int8",

@@ -23,28 +23,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from tfrec.export.compression import ItemTable
-from tfrec.specs import FIRST_ITEM_INDEX
-
-
-def history_pairs(history: tf.Tensor, vocab_size: int) -> tf.Tensor:
-    """The distinct ``(row, item)`` pairs of a batch of histories.
-
-    Args:
-      history: int32 ``[batch, seq_len]`` item indices; entries below ``FIRST_ITEM_INDEX``
-        (padding, OOV) are ignored, so are indices ``>= vocab_size``.
-      vocab_size: number of indices, reserved ones included.
-
-    Returns:
-      int64 ``[num_pairs, 2]``: each (row, item index) once, in first-occurrence order.
-    """
-    history = tf.cast(history, tf.int64)
-    rows = tf.broadcast_to(
-        tf.range(tf.shape(history, out_type=tf.int64)[0])[:, tf.newaxis],
-        tf.shape(history, out_type=tf.int64),
-    )
-    real = (history >= FIRST_ITEM_INDEX) & (history < vocab_size)
-    keys, _ = tf.unique(tf.boolean_mask(rows * vocab_size + history, real))
-    return tf.stack([keys // vocab_size, keys % vocab_size], axis=1)
+from tfrec.layers.history import history_pairs
 
 
 def _adjust_shard(

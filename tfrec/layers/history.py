@@ -4,9 +4,10 @@ A repeat-aware recommender (RepeatNet: Ren et al., AAAI 2019, "RepeatNet: A Repe
 Recommendation Machine for Session-based Recommendation") scores re-consumption apart from
 exploration. ``SequenceEncoder(repeat_bias=True)`` keeps the lightest form of it: one learned
 scalar added to the logit of every item of the input history. :func:`history_indicator` decides
-which items those are for the encoder's scores, the supervised training loss and ``ActorNetwork``;
-serving applies the same rules to sparse (row, item) pairs
-(:func:`tfrec.export.retrieval.history_pairs`), so that its cost does not grow with the catalog.
+which items those are as a dense ``[batch, vocab_size]`` indicator (the encoder's scores,
+``ActorNetwork``, consumed-item masking); :func:`history_pairs` gives the same items as sparse
+(row, item) pairs, for the supervised loss and serving, whose cost must not grow with the
+catalog.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import tensorflow as tf
 
 from tfrec.specs import FIRST_ITEM_INDEX
 
-__all__ = ["history_indicator"]
+__all__ = ["history_indicator", "history_pairs"]
 
 
 def history_indicator(ids: tf.Tensor, vocab_size: int) -> tf.Tensor:
@@ -54,3 +55,24 @@ def history_indicator(ids: tf.Tensor, vocab_size: int) -> tf.Tensor:
         tf.reshape(indices, [-1, 2]),
         tf.reshape(tf.cast(real, tf.float32), [-1]),
     )
+
+
+def history_pairs(history: tf.Tensor, vocab_size: int) -> tf.Tensor:
+    """The distinct ``(row, item)`` pairs of a batch of histories.
+
+    Args:
+      history: int32 ``[batch, seq_len]`` item indices; entries below ``FIRST_ITEM_INDEX``
+        (padding, OOV) are ignored, so are indices ``>= vocab_size``.
+      vocab_size: number of indices, reserved ones included.
+
+    Returns:
+      int64 ``[num_pairs, 2]``: each (row, item index) once, in first-occurrence order.
+    """
+    history = tf.cast(history, tf.int64)
+    rows = tf.broadcast_to(
+        tf.range(tf.shape(history, out_type=tf.int64)[0])[:, tf.newaxis],
+        tf.shape(history, out_type=tf.int64),
+    )
+    real = (history >= FIRST_ITEM_INDEX) & (history < vocab_size)
+    keys, _ = tf.unique(tf.boolean_mask(rows * vocab_size + history, real))
+    return tf.stack([keys // vocab_size, keys % vocab_size], axis=1)
