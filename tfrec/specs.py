@@ -97,3 +97,39 @@ def reward_spec() -> array_spec.ArraySpec:
 def time_step_spec(max_len: int, vocab_size: int) -> ts.TimeStep:
     """TimeStep spec whose observation is :func:`history_spec`."""
     return ts.time_step_spec(history_spec(max_len, vocab_size), reward_spec())
+
+
+# -- impression-level (slate) experience ------------------------------------------------------
+# The training data of the REINFORCE agent with ``experience="impressions"`` (online collection
+# and impression logs alike). Rows are ``[batch, T]`` like ``tfrec.data.session_dataset``:
+#   observation int32 [B, T, max_len]  history before the step
+#   action      int32 [B, T, k]        the slate shown (item indices)
+#   reward      float32 [B, T]         the step's reward (0 when nothing was clicked)
+#   policy_info {SLATE_LOG_PROPENSITY: float32 [B, T]  log β(slate | s) of the ordered slate
+#                                                       under the collecting policy (NaN: unknown),
+#                INCLUSION_PROPENSITY: float32 [B, T, k] β's probability that each shown item is
+#                                                       in the slate (NaN: unknown),
+#                CLICK_POSITION: int32 [B, T]           clicked slate position, -1 = no click}
+# Every environment step is a real step (FIRST, then MID; next_step_type LAST on the episode's
+# last step, discount 0 there when the session terminated); the rest of a row are boundary steps
+# (step_type LAST, next_step_type FIRST, reward 0, action FIRST_ITEM_INDEX, click -1).
+SLATE_LOG_PROPENSITY = "slate_log_propensity"
+INCLUSION_PROPENSITY = "inclusion_propensity"
+CLICK_POSITION = "click_position"
+
+
+def impression_info_spec(k: int) -> dict[str, array_spec.ArraySpec]:
+    """``policy_info`` spec of one impression step (see the layout above).
+
+    Args:
+      k: slate size.
+
+    Returns:
+      ``{SLATE_LOG_PROPENSITY: float32 [], INCLUSION_PROPENSITY: float32 [k],
+      CLICK_POSITION: int32 []}``.
+    """
+    return {
+        SLATE_LOG_PROPENSITY: array_spec.ArraySpec((), np.float32, name=SLATE_LOG_PROPENSITY),
+        INCLUSION_PROPENSITY: array_spec.ArraySpec((k,), np.float32, name=INCLUSION_PROPENSITY),
+        CLICK_POSITION: array_spec.ArraySpec((), np.int32, name=CLICK_POSITION),
+    }
