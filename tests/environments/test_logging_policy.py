@@ -78,7 +78,7 @@ def test_impression_log_has_one_row_per_shown_item():
     df = data.log.df
     assert len(df) == data.num_slates * 3
     assert set(df["position"].unique()) <= {0, 1, 2}
-    assert (df.loc[~df["clicked"], "reward"] == 0).all()
+    assert (df.loc[df["clicked"] == 0, "reward"] == 0).all()
     assert df.groupby(["user", "timestamp"])["clicked"].sum().max() <= 1
     np.testing.assert_allclose(df["reward"].sum(), data.episode_returns.sum(), rtol=1e-5)
 

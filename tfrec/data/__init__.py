@@ -3,6 +3,12 @@
 See docs/architecture.md ("Data") for the contracts other subpackages rely on.
 """
 
+from tfrec.data.impressions import (
+    ImpressionLog,
+    ImpressionSteps,
+    impression_dataset,
+    impression_steps,
+)
 from tfrec.data.log import FilterReport, InteractionLog
 from tfrec.data.movielens import download_movielens_100k, item_titles, load_movielens_100k
 from tfrec.data.pipeline import next_item_dataset, sequence_dataset, session_dataset
@@ -14,12 +20,16 @@ from tfrec.data.vocab import ItemVocabulary
 __all__ = [
     "EvalSet",
     "FilterReport",
+    "ImpressionLog",
+    "ImpressionSteps",
     "InteractionLog",
     "ItemVocabulary",
     "Sequences",
     "build_sequences",
     "download_movielens_100k",
     "generate_log",
+    "impression_dataset",
+    "impression_steps",
     "item_titles",
     "leave_last_out",
     "load_movielens_100k",

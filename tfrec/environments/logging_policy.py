@@ -1,8 +1,15 @@
 """Logged data with known propensities: a biased behaviour policy rolled out on a simulator.
 
-Two behaviour policies ``beta``; each shows a slate of ``k`` items sampled i.i.d. from ``beta``
-(the behaviour model Chen et al. 2019, §4.3, assume) and reports ``beta`` of every slate item in
-``PolicyStep.info["slate_propensity"]`` (float64 ``[B, k]``):
+Three behaviour policies ``beta``. Each reports, in ``PolicyStep.info`` (float64), for every
+slate it shows:
+
+* ``"slate_propensity"`` ``[B, k]``: the probability that position ``i`` shows the item it shows
+  (for the i.i.d. policies: ``beta`` of the item, the behaviour model Chen et al. 2019, §4.3,
+  assume);
+* ``tfrec.specs.INCLUSION_PROPENSITY`` ``[B, k]``: the probability that the item is in the slate;
+* ``tfrec.specs.SLATE_LOG_PROPENSITY`` ``[B]``: ``log beta`` of the whole ordered slate.
+
+The policies:
 
 * :class:`PopularitySoftmaxPolicy` — a softmax over item popularity with a temperature,
   ``beta(j) = pop_j^(1/tau) / sum_i pop_i^(1/tau)`` (``tau -> 0``: always the chart's top item;
@@ -12,8 +19,15 @@ Two behaviour policies ``beta``; each shows a slate of ``k`` items sampled i.i.d
   click logit of item ``j`` for user ``u`` now (appeal + interest match - satiation): a perfectly
   calibrated click-through model, tilted toward the chart. It favours what gets clicked, i.e.
   high-appeal clickbait, not what is worth the user's time (quality).
+* :class:`EpsilonPopularityPolicy` — exploration for offline benchmarks: with probability
+  ``epsilon`` a uniformly random slate of ``k`` distinct items, else the popularity softmax slate.
+  Every item has inclusion probability ``>= epsilon * k / N > 0``.
 
-The log records ``beta`` of the consumed item as its propensity, which is what the off-policy
+The first two sample the ``k`` positions i.i.d. *with* replacement (a slate may repeat an item;
+the simulators count the first occurrence). Then, exactly,
+``log beta(slate) = sum_i log beta(s_i)`` and ``P(j in slate) = 1 - (1 - beta(j))^k``.
+
+The click log records ``beta`` of the consumed item as its propensity, which is what the off-policy
 corrections and estimators need. Because the simulator's truth is known, the behaviour policy's
 true value (mean return over the logged episodes) comes with the log.
 """
@@ -32,19 +46,72 @@ from tf_agents.trajectories import policy_step
 from tf_agents.trajectories import time_step as ts
 
 from tfrec.environments.episodes import run_episodes
-from tfrec.specs import FIRST_ITEM_INDEX, NUM_RESERVED
+from tfrec.specs import (
+    FIRST_ITEM_INDEX,
+    INCLUSION_PROPENSITY,
+    NUM_RESERVED,
+    SLATE_LOG_PROPENSITY,
+)
 
 
 def slate_propensity_spec(action_spec: Any) -> dict[str, array_spec.ArraySpec]:
-    """The ``info_spec`` of the logging policies: ``{"slate_propensity": float64 [k]}``.
+    """The ``info_spec`` of the logging policies (see the module docstring).
 
     Args:
       action_spec: the slate action spec (shape ``[k]``).
 
     Returns:
-      The info spec (unbatched, as TF-Agents specs are).
+      ``{"slate_propensity": float64 [k], INCLUSION_PROPENSITY: float64 [k],
+      SLATE_LOG_PROPENSITY: float64 []}`` (unbatched, as TF-Agents specs are).
     """
-    return {"slate_propensity": array_spec.ArraySpec(tuple(action_spec.shape), np.float64)}
+    k = tuple(action_spec.shape)
+    return {
+        "slate_propensity": array_spec.ArraySpec(k, np.float64),
+        INCLUSION_PROPENSITY: array_spec.ArraySpec(k, np.float64),
+        SLATE_LOG_PROPENSITY: array_spec.ArraySpec((), np.float64),
+    }
+
+
+def iid_slate_info(slate_probs: np.ndarray) -> dict[str, np.ndarray]:
+    """Exact propensities of slates whose ``k`` positions are i.i.d. draws from ``beta``.
+
+    Args:
+      slate_probs: float ``[..., k]``, ``beta`` of the item at each position.
+
+    Returns:
+      float64 ``{"slate_propensity": [..., k] (= slate_probs), INCLUSION_PROPENSITY: [..., k]
+      (``1 - (1 - beta)^k``), SLATE_LOG_PROPENSITY: [...] (``sum_i log beta(s_i)``)}``.
+    """
+    p = np.asarray(slate_probs, np.float64)
+    with np.errstate(divide="ignore"):
+        log_p = np.log(p)
+    return {
+        "slate_propensity": p,
+        INCLUSION_PROPENSITY: _iid_inclusion(p, p.shape[-1]),
+        SLATE_LOG_PROPENSITY: log_p.sum(axis=-1),
+    }
+
+
+def _iid_inclusion(p: np.ndarray, k: int) -> np.ndarray:
+    """``1 - (1 - p)^k`` (accurate for small ``p``): the chance that k i.i.d. draws hit an item."""
+    with np.errstate(divide="ignore"):
+        return -np.expm1(k * np.log1p(-p))
+
+
+def popularity_softmax(popularity: np.ndarray, temperature: float, num_items: int) -> np.ndarray:
+    """``beta(j) = pop_j^(1/tau) / sum_i pop_i^(1/tau)``: float64 ``[num_items]``."""
+    popularity = _check_popularity(popularity, num_items)
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}.")
+    logits = np.log(popularity) / temperature
+    p = np.exp(logits - logits.max())
+    return p / p.sum()
+
+
+def _sample_iid(rng: np.random.Generator, cumulative: np.ndarray, shape: tuple) -> np.ndarray:
+    """Catalog rows ``[*shape]`` drawn i.i.d. by inverse CDF from the cumulative masses ``[N]``."""
+    u = rng.random(shape) * cumulative[-1]
+    return np.minimum(np.searchsorted(cumulative, u, side="right"), len(cumulative) - 1)
 
 
 class PopularitySoftmaxPolicy(py_policy.PyPolicy):
@@ -69,12 +136,7 @@ class PopularitySoftmaxPolicy(py_policy.PyPolicy):
     ):
         super().__init__(time_step_spec, action_spec, info_spec=slate_propensity_spec(action_spec))
         num_items = int(action_spec.maximum) + 1 - NUM_RESERVED
-        popularity = _check_popularity(popularity, num_items)
-        if not temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}.")
-        logits = np.log(popularity) / temperature
-        p = np.exp(logits - logits.max())
-        self.probabilities = p / p.sum()  # float64 [num_items]
+        self.probabilities = popularity_softmax(popularity, temperature, num_items)  # [N]
         self.temperature = float(temperature)
         self._cumulative = np.cumsum(self.probabilities)
         self._k = int(action_spec.shape[0])
@@ -85,16 +147,119 @@ class PopularitySoftmaxPolicy(py_policy.PyPolicy):
         return self.probabilities[np.asarray(items) - FIRST_ITEM_INDEX]
 
     def _action(self, time_step: ts.TimeStep, policy_state: Any) -> policy_step.PolicyStep:
-        observation = np.asarray(time_step.observation)
-        outer = observation.shape[:-1]
-        u = self._rng.random((*outer, self._k)) * self._cumulative[-1]
-        rows = np.minimum(
-            np.searchsorted(self._cumulative, u, side="right"), len(self._cumulative) - 1
-        )
-        info = {"slate_propensity": self.probabilities[rows]}
+        outer = np.asarray(time_step.observation).shape[:-1]
+        rows = _sample_iid(self._rng, self._cumulative, (*outer, self._k))
+        info = iid_slate_info(self.probabilities[rows])
         return policy_step.PolicyStep(
             (rows + FIRST_ITEM_INDEX).astype(np.int32), policy_state, info
         )
+
+
+class EpsilonPopularityPolicy(py_policy.PyPolicy):
+    """Popularity softmax slates mixed with uniform slates: exploration with exact propensities.
+
+    Each slate is, independently, with probability ``epsilon`` ``k`` distinct items drawn
+    uniformly without replacement (in random order), else ``k`` i.i.d. draws *with* replacement
+    from ``beta_pop`` (exactly :class:`PopularitySoftmaxPolicy`). With ``N`` items, ``m = N! /
+    (N - k)!`` ordered slates of distinct items, the exact propensities of the mixture are
+
+    * ordered slate: ``beta(s) = epsilon * [s distinct] / m + (1 - epsilon) * prod_i
+      beta_pop(s_i)`` (:meth:`slate_log_probability`);
+    * inclusion: ``P(j in s) = epsilon * k / N + (1 - epsilon) * (1 - (1 - beta_pop(j))^k)``
+      (:meth:`inclusion_probability`, closed form, no approximation);
+    * position marginal: ``P(s_i = j) = epsilon / N + (1 - epsilon) * beta_pop(j)``, the same for
+      every position (:meth:`position_probability`, reported as ``"slate_propensity"``).
+
+    For ``epsilon > 0`` every item has inclusion probability ``>= epsilon * k / N > 0``, even where
+    a low temperature underflows ``beta_pop`` to 0. The positions are not independent (the
+    uniform part never repeats an item), so the slate probability is *not* the product of the
+    position marginals.
+
+    Args:
+      time_step_spec: the environment's ``time_step_spec()``.
+      action_spec: the environment's slate ``action_spec()`` (``k <= N``).
+      popularity: float ``[num_items]`` positive popularity (catalog row ``j`` = item ``j + 2``).
+      temperature: ``tau > 0`` of the popularity softmax.
+      epsilon: probability in ``[0, 1]`` of a uniform slate.
+      seed: seed of the sampler.
+    """
+
+    def __init__(
+        self,
+        time_step_spec: ts.TimeStep,
+        action_spec: Any,
+        popularity: np.ndarray,
+        temperature: float = 1.0,
+        epsilon: float = 0.1,
+        seed: int | None = 0,
+    ):
+        super().__init__(time_step_spec, action_spec, info_spec=slate_propensity_spec(action_spec))
+        if not 0.0 <= epsilon <= 1.0:
+            raise ValueError(f"epsilon must be in [0, 1], got {epsilon}.")
+        self.num_items = int(action_spec.maximum) + 1 - NUM_RESERVED
+        self.popularity_probabilities = popularity_softmax(popularity, temperature, self.num_items)
+        self.temperature = float(temperature)
+        self.epsilon = float(epsilon)
+        self._k = int(action_spec.shape[0])
+        if self._k > self.num_items:
+            raise ValueError(
+                f"slate size k={self._k} exceeds the {self.num_items} items: a uniform slate of "
+                "distinct items is impossible."
+            )
+        # log m = log(N! / (N - k)!), the number of ordered slates of k distinct items.
+        self._log_num_distinct = math.fsum(math.log(self.num_items - i) for i in range(self._k))
+        self._cumulative = np.cumsum(self.popularity_probabilities)
+        self._rng = np.random.default_rng(seed)
+
+    def position_probability(self, items: np.ndarray) -> np.ndarray:
+        """``P(s_i = item)`` of item indices (any shape, values ``>= 2``): float64, same shape."""
+        p = self.popularity_probabilities[np.asarray(items) - FIRST_ITEM_INDEX]
+        return self.epsilon / self.num_items + (1.0 - self.epsilon) * p
+
+    def inclusion_probability(self, items: np.ndarray) -> np.ndarray:
+        """``P(item in slate)`` of item indices (any shape, values ``>= 2``): float64."""
+        p = self.popularity_probabilities[np.asarray(items) - FIRST_ITEM_INDEX]
+        uniform = self._k / self.num_items
+        return self.epsilon * uniform + (1.0 - self.epsilon) * _iid_inclusion(p, self._k)
+
+    def slate_log_probability(self, slates: np.ndarray) -> np.ndarray:
+        """``log beta(s)`` of ordered slates.
+
+        Args:
+          slates: int ``[..., k]`` item indices (values ``>= 2``).
+
+        Returns:
+          float64 ``[...]`` (``-inf`` for a slate the policy never shows).
+        """
+        slates = np.asarray(slates)
+        popular = iid_slate_info(self.popularity_probabilities[slates - FIRST_ITEM_INDEX])
+        ordered = np.sort(slates, axis=-1)
+        distinct = np.all(ordered[..., 1:] != ordered[..., :-1], axis=-1)
+        with np.errstate(divide="ignore"):
+            log_uniform = np.where(distinct, -self._log_num_distinct, -np.inf)
+            return np.logaddexp(
+                np.log(self.epsilon) + log_uniform,
+                np.log1p(-self.epsilon) + popular[SLATE_LOG_PROPENSITY],
+            )
+
+    def _action(self, time_step: ts.TimeStep, policy_state: Any) -> policy_step.PolicyStep:
+        outer = np.asarray(time_step.observation).shape[:-1]
+        size = math.prod(outer)
+        explore = self._rng.random(size) < self.epsilon
+        rows = _sample_iid(self._rng, self._cumulative, (size, self._k))
+        if explore.any():
+            # The k smallest of N i.i.d. uniform keys, in key order: a uniform ordered k-subset.
+            keys = self._rng.random((int(explore.sum()), self.num_items))
+            chosen = np.argpartition(keys, self._k - 1, axis=1)[:, : self._k]
+            order = np.argsort(np.take_along_axis(keys, chosen, axis=1), axis=1)
+            rows[explore] = np.take_along_axis(chosen, order, axis=1)
+        action = (rows + FIRST_ITEM_INDEX).reshape(*outer, self._k)
+        info = {
+            "slate_propensity": self.position_probability(action),
+            INCLUSION_PROPENSITY: self.inclusion_probability(action),
+            SLATE_LOG_PROPENSITY: self.slate_log_probability(action),
+        }
+        return policy_step.PolicyStep(action.astype(np.int32), policy_state, info)
 
 
 def personalized_probabilities(
@@ -196,7 +361,7 @@ class PersonalizedSoftmaxPolicy(py_policy.PyPolicy):
             [np.searchsorted(row, draws, side="right") for row, draws in zip(cumulative, u)]
         )
         rows = np.minimum(rows, probs.shape[1] - 1)
-        info = {"slate_propensity": np.take_along_axis(probs, rows, axis=1)}
+        info = iid_slate_info(np.take_along_axis(probs, rows, axis=1))
         return policy_step.PolicyStep(
             (rows + FIRST_ITEM_INDEX).astype(np.int32), policy_state, info
         )
@@ -221,11 +386,14 @@ class LoggedData:
     """A simulated log and the truth about the policy that produced it.
 
     Attributes:
-      log: the :class:`tfrec.data.InteractionLog` (user = ``episode_<id>``, item = ``item_<j>``,
-        timestamp = step, reward, propensity = ``beta(item)``; with impressions also
-        ``position``, ``clicked``).
+      log: click log: a :class:`tfrec.data.InteractionLog` (user = ``episode_<id>``, item =
+        ``item_<j>``, timestamp = step, reward, propensity = ``P(position shows item)``, i.e.
+        ``beta(item)`` for the i.i.d. policies). Impression log: a
+        :class:`tfrec.data.ImpressionLog` (every shown slate, also those without a click; see
+        ``docs/concepts.md``, "Impression logs").
       behavior_probabilities: float64 ``[num_items]`` ``beta`` over catalog rows when the
-        behaviour ignores the user (:class:`PopularitySoftmaxPolicy`), else None.
+        behaviour draws the positions i.i.d. from a user-independent ``beta``
+        (:class:`PopularitySoftmaxPolicy`), else None.
       episode_returns: float64 ``[num_episodes]`` true returns of the logged episodes.
       true_value: mean of ``episode_returns``: the behaviour policy's value.
       true_value_stderr: its standard error.
@@ -240,15 +408,51 @@ class LoggedData:
     num_slates: int
 
 
+def _impression_rows(batch: Any, first_slate: int) -> dict[str, np.ndarray]:
+    """One row per shown item of every slate of ``batch``; slate ids from ``first_slate``."""
+    n, k = batch.action.shape
+    info = batch.policy_info
+    position = np.tile(np.arange(k, dtype=np.int64), n)
+    clicked = position == np.repeat(batch.click_position, k)
+    unknown = np.full((n, k), np.nan)
+    return {
+        "episode": np.repeat(batch.episode, k),
+        "step": np.repeat(batch.step, k),
+        "slate": np.repeat(first_slate + np.arange(n, dtype=np.int64), k),
+        "position": position,
+        "item": batch.action.ravel(),
+        "clicked": clicked.astype(np.int8),
+        "reward": np.where(clicked, np.repeat(batch.reward, k), 0.0),
+        "propensity": info.get(INCLUSION_PROPENSITY, unknown).ravel(),
+        SLATE_LOG_PROPENSITY: np.repeat(info.get(SLATE_LOG_PROPENSITY, unknown[:, 0]), k),
+    }
+
+
+def _click_rows(batch: Any) -> dict[str, np.ndarray]:
+    """One row per click of ``batch`` (propensity: that position's probability of the item)."""
+    click = batch.click_position >= 0
+    return {
+        "episode": batch.episode[click],
+        "step": batch.step[click],
+        "item": batch.clicked_item[click],
+        "reward": batch.reward[click].astype(np.float64),
+        "propensity": batch.policy_info["slate_propensity"][click, batch.click_position[click]],
+    }
+
+
 def generate_logged_data(
     env: Any,
     num_episodes: int,
     *,
     temperature: float = 1.0,
     popularity: np.ndarray | None = None,
+    epsilon: float = 0.0,
     impressions: bool = False,
     seed: int = 0,
-    policy: PopularitySoftmaxPolicy | PersonalizedSoftmaxPolicy | None = None,
+    policy: PopularitySoftmaxPolicy
+    | EpsilonPopularityPolicy
+    | PersonalizedSoftmaxPolicy
+    | None = None,
 ) -> LoggedData:
     """Rolls out a behaviour policy on ``env`` and returns the log.
 
@@ -258,23 +462,28 @@ def generate_logged_data(
       temperature: behaviour softmax temperature (default behaviour only).
       popularity: float ``[num_items]`` positive popularity; default ``env.item_popularity()``
         (default behaviour only).
-      impressions: False: one row per click; True: one row per shown slate item (columns
-        ``position``, ``clicked``; ``reward`` is nonzero only on the clicked row).
+      epsilon: default behaviour only: ``> 0`` logs with :class:`EpsilonPopularityPolicy`
+        (uniform slates with probability ``epsilon``), 0 with :class:`PopularitySoftmaxPolicy`.
+      impressions: False: one row per click; True: one row per shown slate item, every slate
+        kept (also those without a click), as a :class:`tfrec.data.ImpressionLog` with columns
+        ``slate``, ``position``, ``clicked`` (0/1), ``reward`` (nonzero only on the clicked
+        row), ``propensity`` (the item's inclusion probability) and ``slate_log_propensity``.
       seed: seed of the environment and of the default behaviour policy.
-      policy: the behaviour policy; default :class:`PopularitySoftmaxPolicy` (``popularity``,
-        ``temperature``, ``seed``). Any policy whose ``PolicyStep.info["slate_propensity"]``
-        holds ``beta`` of each slate item (float ``[B, k]``) works; a
-        :class:`PersonalizedSoftmaxPolicy` must have been built on ``env``.
+      policy: the behaviour policy; default as described under ``epsilon``. Any policy whose
+        ``PolicyStep.info["slate_propensity"]`` holds each position's probability of its item
+        (float ``[B, k]``) works; impression logs take ``info[INCLUSION_PROPENSITY]`` ``[B, k]``
+        and ``info[SLATE_LOG_PROPENSITY]`` ``[B]`` (NaN when the policy does not report them).
+        A :class:`PersonalizedSoftmaxPolicy` must have been built on ``env``.
 
     Returns:
       A :class:`LoggedData`.
 
     Raises:
       ValueError: no popularity given and the environment has no ``item_popularity``;
-        ``temperature`` / ``popularity`` given together with ``policy``; or the rollout produced
-        no click (no log to return).
+        ``temperature`` / ``popularity`` / ``epsilon`` given together with ``policy``; or a
+        click log whose rollout produced no click (no log to return).
     """
-    from tfrec.data import InteractionLog  # local: tfrec.data loads pandas machinery
+    from tfrec.data import ImpressionLog, InteractionLog  # local: tfrec.data loads TF/pandas
 
     if policy is None:
         if popularity is None:
@@ -283,13 +492,15 @@ def generate_logged_data(
                     f"{type(env).__name__} has no item_popularity(); pass popularity=[num_items]."
                 )
             popularity = env.item_popularity()
-        policy = PopularitySoftmaxPolicy(
-            env.time_step_spec(), env.action_spec(), popularity, temperature, seed=seed
-        )
-    elif popularity is not None or temperature != 1.0:
+        spec = (env.time_step_spec(), env.action_spec())
+        if epsilon > 0:
+            policy = EpsilonPopularityPolicy(*spec, popularity, temperature, epsilon, seed=seed)
+        else:
+            policy = PopularitySoftmaxPolicy(*spec, popularity, temperature, seed=seed)
+    elif popularity is not None or temperature != 1.0 or epsilon != 0.0:
         raise ValueError(
-            "temperature / popularity configure the default behaviour policy; with policy= they "
-            "would be ignored: set them on the policy instead."
+            "temperature / popularity / epsilon configure the default behaviour policy; with "
+            "policy= they would be ignored: set them on the policy instead."
         )
     elif getattr(policy, "env", env) is not env:
         raise ValueError(
@@ -301,39 +512,13 @@ def generate_logged_data(
     num_slates = 0
     for batch in run_episodes(env, policy, num_episodes, seed=seed):
         np.add.at(returns, batch.episode, batch.reward)
-        n, k = batch.action.shape
         if "slate_propensity" not in batch.policy_info:
             raise ValueError(
                 f"{type(policy).__name__} does not report info['slate_propensity'] [B, k]; the "
                 "log needs the behaviour's propensity of every shown item."
             )
-        slate_propensity = batch.policy_info["slate_propensity"]
-        num_slates += n
-        if impressions:
-            position = np.tile(np.arange(k, dtype=np.int32), n)
-            clicked = position == np.repeat(batch.click_position, k)
-            frames.append(
-                {
-                    "episode": np.repeat(batch.episode, k),
-                    "step": np.repeat(batch.step, k),
-                    "item": batch.action.ravel(),
-                    "position": position,
-                    "clicked": clicked,
-                    "reward": np.where(clicked, np.repeat(batch.reward, k), 0.0),
-                    "propensity": slate_propensity.ravel(),
-                }
-            )
-        else:
-            click = batch.click_position >= 0
-            frames.append(
-                {
-                    "episode": batch.episode[click],
-                    "step": batch.step[click],
-                    "item": batch.clicked_item[click],
-                    "reward": batch.reward[click].astype(np.float64),
-                    "propensity": slate_propensity[click, batch.click_position[click]],
-                }
-            )
+        frames.append(_impression_rows(batch, num_slates) if impressions else _click_rows(batch))
+        num_slates += len(batch.episode)
     columns = {key: np.concatenate([f[key] for f in frames]) for key in frames[0]}
     if columns["item"].size == 0:
         raise ValueError(
@@ -343,14 +528,17 @@ def generate_logged_data(
     df = pd.DataFrame(
         {
             "user": pd.Series(columns.pop("episode")).map("episode_{}".format),
-            "item": pd.Series(columns["item"] - FIRST_ITEM_INDEX).map("item_{}".format),
+            "item": pd.Series(columns.pop("item") - FIRST_ITEM_INDEX).map("item_{}".format),
             "timestamp": columns.pop("step").astype(np.int64),
             "reward": columns.pop("reward").astype(np.float32),
             "propensity": columns.pop("propensity").astype(np.float32),
-            **{key: value for key, value in columns.items() if key != "item"},
+            **columns,
         }
     )
-    log = InteractionLog.from_dataframe(df, source="generate_logged_data")
+    if impressions:
+        df[SLATE_LOG_PROPENSITY] = df[SLATE_LOG_PROPENSITY].astype(np.float32)
+    log_class = ImpressionLog if impressions else InteractionLog
+    log = log_class.from_dataframe(df, source="generate_logged_data")
     stderr = float(returns.std(ddof=1) / math.sqrt(num_episodes)) if num_episodes > 1 else math.nan
     return LoggedData(
         log=log,
