@@ -222,6 +222,7 @@ def encoder_config(encoder: SequenceEncoder) -> EncoderConfig:
         num_layers=encoder.num_layers,
         num_heads=encoder.num_heads,
         dropout=encoder.dropout,
+        use_output_bias=encoder.use_output_bias,
     )
 
 

@@ -56,20 +56,31 @@ from tf_agents.trajectories import time_step as ts
 from tf_agents.trajectories import trajectory
 from tf_agents.utils import common
 
-from tfrec.agents import corrections
+from tfrec.agents import corrections, slate_terms
 from tfrec.networks.actor import ActorNetwork
+from tfrec.networks.masking import mask_consumed_logits
 from tfrec.networks.sampled import SAMPLERS, sampled_logits
+from tfrec.policies.slate_distribution import SLATE_MODELS, mixture_log_probs, slate_log_prob
+from tfrec.policies.slate_sampling import SlateSamplingPolicy
 from tfrec.policies.topk import BoltzmannTopKPolicy, GreedyTopKPolicy
-from tfrec.specs import NUM_RESERVED, item_action_spec
+from tfrec.specs import (
+    NUM_RESERVED,
+    SLATE_LOG_PROPENSITY,
+    impression_info_spec,
+    item_action_spec,
+    slate_action_spec,
+)
 
 __all__ = [
     "CORRECTIONS",
+    "EXPERIENCES",
     "LOG_PROPENSITY",
     "TopKOffPolicyReinforceAgent",
     "TopKReinforceLossInfo",
 ]
 
 CORRECTIONS = ("none", "importance", "topk")
+EXPERIENCES = ("impressions", "clicks")
 LOG_PROPENSITY = "log_propensity"
 
 
@@ -160,6 +171,10 @@ class TopKOffPolicyReinforceAgent(reinforce_agent.ReinforceAgent):
         sampler: str = "log_uniform",
         item_frequencies: Any = None,
         sampling_seed: int = 0,
+        experience: str = "clicks",
+        slate_model: str = "plackett_luce",
+        exploration_epsilon: float = 0.05,
+        inclusion_samples: int = 0,
         debug_summaries: bool = False,
         summarize_grads_and_vars: bool = False,
         train_step_counter: tf.Variable | None = None,
@@ -172,13 +187,17 @@ class TopKOffPolicyReinforceAgent(reinforce_agent.ReinforceAgent):
             )
         if correction not in CORRECTIONS:
             raise ValueError(f"correction must be one of {CORRECTIONS}, got {correction!r}.")
+        if experience not in EXPERIENCES:
+            raise ValueError(f"experience must be one of {EXPERIENCES}, got {experience!r}.")
+        if slate_model not in SLATE_MODELS:
+            raise ValueError(f"slate_model must be one of {SLATE_MODELS}, got {slate_model!r}.")
         if getattr(actor_network.encoder, "repeat_weight", None) is not None:
             raise ValueError(
                 "the actor's encoder has a learned repeat bias (repeat_bias=True), which the "
                 "REINFORCE losses do not model; build the agent's encoder with repeat_bias=False "
                 "(warm_start_encoder copies every other weight of a repeat-bias encoder)."
             )
-        if correction != "none" and actor_network.behavior_head is None:
+        if experience == "clicks" and correction != "none" and actor_network.behavior_head is None:
             raise ValueError(
                 f"correction={correction!r} needs β: build the ActorNetwork with "
                 "behavior_head=True (β̂ is used wherever the log has no propensity)."
@@ -201,6 +220,12 @@ class TopKOffPolicyReinforceAgent(reinforce_agent.ReinforceAgent):
         if self._use_sampled_softmax and not 1 <= num_sampled < num_items:
             raise ValueError(
                 f"num_sampled={num_sampled} must be in [1, {num_items - 1}] (number of items - 1)."
+            )
+        if experience == "impressions" and self._use_sampled_softmax:
+            raise ValueError(
+                f"experience='impressions' scores the whole catalog (vocab_size={vocab_size} > "
+                f"sampled_softmax_threshold={sampled_softmax_threshold}); raise "
+                "sampled_softmax_threshold or use experience='clicks' for sampled softmax."
             )
         if sampler == "unigram" and self._use_sampled_softmax and item_frequencies is None:
             raise ValueError("sampler='unigram' needs item_frequencies ([vocab_size] counts).")
@@ -236,6 +261,10 @@ class TopKOffPolicyReinforceAgent(reinforce_agent.ReinforceAgent):
         self._sampler = sampler
         self._item_frequencies = item_frequencies
         self._sampling_generator = tf.random.Generator.from_seed(sampling_seed)
+        self._experience = experience
+        self._slate_model = slate_model
+        self._exploration_epsilon = float(exploration_epsilon)
+        self._exclude_history = bool(exclude_history)
 
         # Slate policies replace the item-level ActorPolicy/GreedyPolicy the parent built; the
         # training data (item actions + logged propensity) differs from what they collect.
@@ -244,31 +273,50 @@ class TopKOffPolicyReinforceAgent(reinforce_agent.ReinforceAgent):
         self._policy = GreedyTopKPolicy(
             time_step_spec, actor_network, self._slate_size, exclude_history=exclude_history
         )
-        self._collect_policy = BoltzmannTopKPolicy(
-            time_step_spec,
-            actor_network,
-            self._slate_size,
-            num_candidates=num_candidates,
-            num_greedy=num_greedy,
-            exclude_history=exclude_history,
-        )
+        if experience == "impressions":
+            self._collect_policy = SlateSamplingPolicy(
+                time_step_spec,
+                actor_network,
+                self._slate_size,
+                epsilon=self._exploration_epsilon,
+                slate_model=slate_model,
+                exclude_history=exclude_history,
+                inclusion_samples=inclusion_samples,
+                seed=sampling_seed,
+            )
+        else:
+            self._collect_policy = BoltzmannTopKPolicy(
+                time_step_spec,
+                actor_network,
+                self._slate_size,
+                num_candidates=num_candidates,
+                num_greedy=num_greedy,
+                exclude_history=exclude_history,
+            )
         self._collect_data_context = data_converter.DataContext(
             time_step_spec=time_step_spec,
             action_spec=self._collect_policy.action_spec,
             info_spec=self._collect_policy.info_spec,
         )
-        info_spec = {LOG_PROPENSITY: tf.TensorSpec((), tf.float32, name=LOG_PROPENSITY)}
+        if experience == "impressions":
+            train_action_spec = tensor_spec.from_spec(
+                slate_action_spec(self._slate_size, vocab_size)
+            )
+            info_spec = tensor_spec.from_spec(impression_info_spec(self._slate_size))
+        else:
+            train_action_spec = item_spec
+            info_spec = {LOG_PROPENSITY: tf.TensorSpec((), tf.float32, name=LOG_PROPENSITY)}
         self._training_data_spec = trajectory.Trajectory(
             step_type=time_step_spec.step_type,
             observation=time_step_spec.observation,
-            action=item_spec,
+            action=train_action_spec,
             policy_info=info_spec,
             next_step_type=time_step_spec.step_type,
             reward=time_step_spec.reward,
             discount=time_step_spec.discount,
         )
         self._data_context = data_converter.DataContext(
-            time_step_spec=time_step_spec, action_spec=item_spec, info_spec=info_spec
+            time_step_spec=time_step_spec, action_spec=train_action_spec, info_spec=info_spec
         )
         self._as_trajectory = data_converter.AsTrajectory(self._data_context)
 
@@ -291,6 +339,16 @@ class TopKOffPolicyReinforceAgent(reinforce_agent.ReinforceAgent):
     def correction(self) -> str:
         """The correction mode: ``"none"``, ``"importance"`` or ``"topk"``."""
         return self._correction
+
+    @property
+    def experience(self) -> str:
+        """``"impressions"`` (every step, whole slates) or ``"clicks"`` (click-only mode)."""
+        return self._experience
+
+    @property
+    def slate_model(self) -> str:
+        """How the collect policy draws slates: ``"plackett_luce"`` or ``"independent"``."""
+        return self._slate_model
 
     @property
     def uses_sampled_softmax(self) -> bool:
@@ -380,6 +438,8 @@ class TopKOffPolicyReinforceAgent(reinforce_agent.ReinforceAgent):
         Returns:
           ``LossInfo(loss, TopKReinforceLossInfo(...))``.
         """
+        if self._experience == "impressions":
+            return self._impression_loss(experience, returns, weights, training)
         network = self._actor_network
         mask = tf.cast(~experience.is_boundary(), tf.float32)
         if weights is not None:
@@ -438,6 +498,114 @@ class TopKOffPolicyReinforceAgent(reinforce_agent.ReinforceAgent):
             regularization_loss=regularization_loss,
             mean_weight=_masked_mean(step_weights, mask),
             mean_log_pi=_masked_mean(log_pi, mask),
+        )
+        common.summarize_scalar_dict(
+            {**extra._asdict(), "total_loss": total}, self.train_step_counter, name_scope="Losses/"
+        )
+        return tf_agent.LossInfo(total, extra)
+
+    def slate_log_probs(self, observation: tf.Tensor, slates: tf.Tensor, training: bool = False):
+        """``log q_θ(A|s)`` of slates under the collect policy's distribution, and π's entropy.
+
+        ``q_θ = (1 - ε)·π_θ + ε·uniform`` over the recommendable items (history excluded when the
+        agent excludes it), the slate drawn as the agent's ``slate_model``: the exact probability
+        of what the collect policy samples, so fresh on-policy slates have importance ratio 1.
+
+        Args:
+          observation: int ``[..., max_len]`` histories.
+          slates: int ``[..., K]`` slates.
+          training: forwarded to the encoder (dropout).
+
+        Returns:
+          ``(log_q [...], entropy [...], states [..., state_dim])``.
+        """
+        network = self._actor_network
+        states = network.states(observation, training=training)
+        outer = tf.shape(slates)[:-1]
+        flat_obs = tf.reshape(
+            tf.cast(observation, tf.int32), [-1, network.input_tensor_spec.shape[0]]
+        )
+        flat_states = tf.reshape(states, [-1, network.state_dim])
+        logits = network.logits_from_states(flat_states, flat_obs)
+        entropy = tfp.distributions.Categorical(logits=logits).entropy()
+        if self._exclude_history:
+            logits = mask_consumed_logits(logits, flat_obs)
+        allowed = tf.reduce_sum(tf.cast(logits > logits.dtype.min, tf.int32), axis=-1)
+        log_q = mixture_log_probs(logits, self._exploration_epsilon, allowed)
+        flat_slates = tf.reshape(tf.cast(slates, tf.int32), [-1, self._slate_size])
+        item_log_q = tf.gather(log_q, flat_slates, batch_dims=1)
+        log_q_slate = slate_log_prob(item_log_q, self._slate_model)
+        return tf.reshape(log_q_slate, outer), tf.reshape(entropy, outer), states
+
+    def _impression_loss(
+        self,
+        experience: trajectory.Trajectory,
+        returns: tf.Tensor,
+        weights: tf.Tensor | None,
+        training: bool,
+    ) -> tf_agent.LossInfo:
+        """The every-step slate policy gradient (:mod:`tfrec.agents.slate_terms`).
+
+        ``L = -1/E · Σ_t w_t Â_t log q_θ(A_t|s_t) + w_V/E · Σ_t (R_t - V(s_t))²
+        - w_H · mean_t H(π(·|s_t))`` over the real steps, ``E`` the number of episodes in the
+        batch (TF-Agents' ``ReinforceAgent`` normalisation), ``Â = R - V`` (centred and scaled
+        when ``normalize_returns``), ``w_t = min(q_θ(A_t)/β(A_t), c)`` unless
+        ``correction="none"``.
+        """
+        network = self._actor_network
+        mask = tf.cast(~experience.is_boundary(), tf.float32)
+        if weights is not None:
+            mask *= tf.cast(weights, tf.float32)
+        num_episodes = tf.reduce_sum(tf.cast(experience.is_last(), tf.float32))
+        tf.debugging.assert_greater(
+            num_episodes, 0.0, message="The batch holds no complete episode: nothing to learn."
+        )
+        log_q, entropy, states = self.slate_log_probs(
+            experience.observation, experience.action, training=training
+        )
+        if self._correction == "none":
+            step_weights = tf.ones_like(log_q)
+        else:
+            logged = tf.cast(experience.policy_info[SLATE_LOG_PROPENSITY], tf.float32)
+            tf.debugging.assert_all_finite(
+                tf.where(mask > 0, logged, 0.0),
+                "a real step has no logged slate_log_propensity; use correction='none'.",
+            )
+            step_weights = slate_terms.slate_importance_weights(
+                log_q, tf.where(mask > 0, logged, 0.0), self._weight_cap
+            )
+            if self._normalize_weights:
+                step_weights = corrections.normalize_weights(step_weights, mask)
+        advantages = returns
+        value_loss = tf.constant(0.0)
+        if network.value_head is not None:
+            flat_states = tf.reshape(states, [-1, network.state_dim])
+            values = tf.reshape(network.value_head(flat_states), tf.shape(returns))
+            value_loss = (
+                self._value_loss_weight
+                * tf.reduce_sum(tf.square(returns - values) * mask)
+                / num_episodes
+            )
+            advantages = returns - tf.stop_gradient(values)
+        if self._normalize_returns:
+            advantages = slate_terms.centred_advantages(advantages, mask)
+        policy_gradient_loss = (
+            -tf.reduce_sum(step_weights * tf.stop_gradient(advantages) * log_q * mask)
+            / num_episodes
+        )
+        entropy_loss = tf.constant(0.0)
+        if self._entropy_regularization:
+            entropy_loss = -self._entropy_regularization * _masked_mean(entropy, mask)
+        regularization_loss = tf.nn.scale_regularization_loss(network.losses)
+        total = policy_gradient_loss + value_loss + entropy_loss + regularization_loss
+        extra = TopKReinforceLossInfo(
+            policy_gradient_loss=policy_gradient_loss,
+            behavior_loss=tf.constant(0.0),
+            value_estimation_loss=value_loss,
+            entropy_regularization_loss=entropy_loss,
+            regularization_loss=regularization_loss,
+            mean_weight=_masked_mean(step_weights, mask),
+            mean_log_pi=_masked_mean(log_q, mask),
         )
         common.summarize_scalar_dict(
             {**extra._asdict(), "total_loss": total}, self.train_step_counter, name_scope="Losses/"

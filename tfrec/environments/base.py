@@ -15,6 +15,7 @@ element's action. ``get_info()`` returns ``clicked_item`` int32 ``[B]`` (0 = no 
 from __future__ import annotations
 
 import abc
+import copy
 from typing import Any
 
 import numpy as np
@@ -128,6 +129,18 @@ class SlateEnvironment(py_environment.PyEnvironment, abc.ABC):
     def get_info(self) -> dict[str, np.ndarray]:
         """``{"clicked_item": int32 [B] (0 = none), "click_position": int32 [B] (-1 = none)}``."""
         return {k: v.copy() for k, v in self._info.items()}
+
+    def get_state(self) -> dict[str, Any]:
+        """A deep copy of the simulator's state (users, histories, random generator, step counts).
+
+        With :meth:`set_state` it lets a training loop checkpoint and resume a simulation exactly
+        (``tfrec.training.online.train_in_simulator``).
+        """
+        return copy.deepcopy(vars(self))
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restores what :meth:`get_state` returned (on an environment of the same configuration)."""
+        vars(self).update(copy.deepcopy(state))
 
     def seed(self, seed: int | None) -> None:
         """Re-seeds the random generator (takes effect from the next reset/step)."""

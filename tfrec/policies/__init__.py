@@ -1,7 +1,9 @@
 """TF-Agents policies over slates of items.
 
-* :class:`GreedyTopKPolicy` (serving) and :class:`BoltzmannTopKPolicy` (exploration, Chen et al.
-  2019 §5) wrap a trained :class:`tfrec.networks.ActorNetwork`.
+* :class:`GreedyTopKPolicy` (serving), :class:`SlateSamplingPolicy` (full-catalog exploration
+  with exact slate propensities, the impression-mode collect policy) and
+  :class:`BoltzmannTopKPolicy` (top-M exploration, Chen et al. 2019 §5, click-only mode) wrap a
+  :class:`tfrec.networks.ActorNetwork`.
 * Reference policies for the simulators (:mod:`tfrec.policies.reference`): random, most-popular,
   oracle-myopic and far-sighted; together they bracket what a learned policy can reach.
 """
@@ -15,6 +17,7 @@ from tfrec.policies.reference import (
     oracle_myopic_policy,
     random_slate_policy,
 )
+from tfrec.policies.slate_sampling import SlateSamplingPolicy
 from tfrec.policies.topk import LOG_PROBABILITY, BoltzmannTopKPolicy, GreedyTopKPolicy
 
 __all__ = [
@@ -24,6 +27,7 @@ __all__ = [
     "MostPopularPolicy",
     "OraclePolicy",
     "RandomSlatePolicy",
+    "SlateSamplingPolicy",
     "best_mnl_slate",
     "far_sighted_policy",
     "oracle_myopic_policy",

@@ -43,6 +43,7 @@ class _TopKPolicy(tf_policy.TFPolicy):
         k: int,
         exclude_history: bool,
         name: str | None,
+        info_spec: dict[str, tf.TensorSpec] | None = None,
     ) -> None:
         if not isinstance(actor_network, ActorNetwork):
             raise TypeError(
@@ -50,7 +51,8 @@ class _TopKPolicy(tf_policy.TFPolicy):
                 f"{type(actor_network).__name__}."
             )
         action_spec = tensor_spec.from_spec(slate_action_spec(k, actor_network.vocab_size))
-        info_spec = {LOG_PROBABILITY: tf.TensorSpec([k], tf.float32, name=LOG_PROBABILITY)}
+        if info_spec is None:
+            info_spec = {LOG_PROBABILITY: tf.TensorSpec([k], tf.float32, name=LOG_PROBABILITY)}
         actor_network.create_variables()
         self._actor_network = actor_network
         self._k = int(k)

@@ -14,7 +14,9 @@ from tfrec.training.distribute import make_strategy, read_tf_config, validate_st
 from tfrec.training.guards import NonFiniteLossError, NonFiniteLossGuard, check_finite_loss
 from tfrec.training.history import TrainingHistory
 from tfrec.training.offline import OfflineResult, train_from_log, train_offline
-from tfrec.training.online import ClickCollector, EpisodeBuffer, evaluate_return, train_online
+from tfrec.training.click_episodes import ClickCollector, EpisodeBuffer
+from tfrec.training.impressions import ImpressionBuffer, ImpressionCollector, ImpressionEpisode
+from tfrec.training.online import evaluate_return, train_in_simulator
 from tfrec.training.optimizers import LazyAdam
 from tfrec.training.resume import (
     CorruptCheckpointWarning,
@@ -30,6 +32,9 @@ __all__ = [
     "CorruptCheckpointWarning",
     "EncoderConfig",
     "EpisodeBuffer",
+    "ImpressionBuffer",
+    "ImpressionCollector",
+    "ImpressionEpisode",
     "LazyAdam",
     "NonFiniteLossError",
     "NonFiniteLossGuard",
@@ -50,7 +55,7 @@ __all__ = [
     "restore_newest_valid",
     "train_from_log",
     "train_offline",
-    "train_online",
+    "train_in_simulator",
     "validate_strategy_name",
     "warm_start_encoder",
     "verify_checkpoint",

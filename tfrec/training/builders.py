@@ -27,6 +27,7 @@ def build_encoder(config: EncoderConfig, vocab_size: int) -> SequenceEncoder:
         num_heads=config.num_heads,
         dropout=config.dropout,
         repeat_bias=config.repeat_bias,
+        use_output_bias=config.use_output_bias,
     )
     encoder.build(None)
     return encoder
@@ -104,6 +105,7 @@ def build_agent(
     max_len: int,
     item_frequencies: np.ndarray | None = None,
     train_step_counter: tf.Variable | None = None,
+    seed: int = 0,
 ) -> TopKOffPolicyReinforceAgent:
     """Actor network (with β̂ head, optional value head) + ``TopKOffPolicyReinforceAgent``.
 
@@ -113,6 +115,7 @@ def build_agent(
       max_len: history window of the observations.
       item_frequencies: ``[vocab_size]`` counts (for ``sampler="unigram"``).
       train_step_counter: optional int64 counter.
+      seed: seed of the agent's sampling generators (collect policy, sampled softmax).
 
     Returns:
       The initialised agent.
@@ -124,8 +127,8 @@ def build_agent(
         spec.observation,
         encoder,
         temperature=config.temperature,
-        behavior_head=True,
-        value_head=config.value_baseline,
+        behavior_head=config.experience == "clicks",
+        value_head=config.resolved_value_baseline,
     )
     agent = TopKOffPolicyReinforceAgent(
         spec,
@@ -135,7 +138,7 @@ def build_agent(
         correction=config.correction,
         weight_cap=config.weight_cap,
         normalize_weights=config.normalize_weights,
-        gamma=config.gamma,
+        gamma=config.resolved_gamma,
         normalize_returns=config.normalize_returns,
         behavior_loss_weight=config.behavior_loss_weight,
         value_loss_weight=config.value_loss_weight,
@@ -148,6 +151,11 @@ def build_agent(
         num_sampled=config.num_sampled,
         sampler=config.sampler,
         item_frequencies=item_frequencies,
+        experience=config.experience,
+        slate_model=config.slate_model,
+        exploration_epsilon=config.exploration_epsilon,
+        inclusion_samples=config.inclusion_samples,
+        sampling_seed=seed,
         train_step_counter=train_step_counter,
     )
     agent.initialize()

@@ -16,8 +16,9 @@ import dataclasses
 import math
 
 from tfrec.agents.corrections import DEFAULT_WEIGHT_CAP
-from tfrec.agents.reinforce import CORRECTIONS
+from tfrec.agents.reinforce import CORRECTIONS, EXPERIENCES
 from tfrec.networks.sampled import SAMPLERS
+from tfrec.policies.slate_distribution import SLATE_MODELS
 from tfrec.specs import NUM_RESERVED
 from tfrec.training.distribute import validate_strategy_name
 
@@ -44,6 +45,9 @@ class EncoderConfig:
       dropout: dropout rate in ``[0, 1)``.
       repeat_bias: learned scalar added to the scores of the history's items
         (``SequenceEncoder(repeat_bias=True)``, RepeatNet-style).
+      use_output_bias: a learned per-item bias in the item scores (``SequenceEncoder``'s
+        ``use_output_bias``): a policy can then learn an item's global worth (e.g. "clickbait
+        costs the session") without moving its embedding.
     """
 
     max_len: int = 20
@@ -52,6 +56,7 @@ class EncoderConfig:
     num_heads: int = 2
     dropout: float = 0.1
     repeat_bias: bool = False
+    use_output_bias: bool = False
 
     def __post_init__(self) -> None:
         if self.max_len < 1:
@@ -72,12 +77,24 @@ class AgentConfig:
     """REINFORCE agent and policy hyper-parameters (see ``TopKOffPolicyReinforceAgent``).
 
     Attributes:
+      experience: ``"impressions"`` (default: every environment step with its whole slate,
+        clicked or not; the slate policy gradient of :mod:`tfrec.agents.slate_terms`) or
+        ``"clicks"`` (click-only logs: the paper's reward-weighted softmax on clicked items,
+        biased toward clicks, see docs/concepts.md).
+      slate_model: how the collect policy draws slates in impressions mode:
+        ``"plackett_luce"`` (without replacement) or ``"independent"`` (K draws).
+      exploration_epsilon: uniform share ``ε`` of the impressions-mode collect policy
+        ``(1 - ε)·π + ε·uniform`` over the whole catalog.
+      inclusion_samples: Monte-Carlo draws for the logged Plackett-Luce inclusion
+        probabilities (0: not logged, NaN).
       slate_size: ``K`` of the policies and of the top-K correction.
       correction: ``"none"`` (plain REINFORCE), ``"importance"`` (capped π/β) or ``"topk"``.
       weight_cap: ``c`` of ``min(π/β, c)`` (default ``e^3``); None disables capping.
       normalize_weights: normalised importance sampling.
-      gamma: discount factor in ``[0, 1]``.
-      normalize_returns: standardise advantages over the batch.
+      gamma: discount factor in ``[0, 1]``; None: 1.0 with impressions (sessions end; the
+        return is the sum over environment steps), 0.9 with clicks.
+      normalize_returns: impressions: centre and scale the advantages over the batch's real
+        steps; clicks: scale only (no centring, see ``tfrec.agents.reinforce``).
       optimizer: ``"lazy_adam"`` (default, :class:`~tfrec.training.optimizers.LazyAdam`),
         ``"adam"`` or ``"adagrad"``. Keras' Adam updates its moment slots densely, so its cost
         grows with the catalog; LazyAdam and Adagrad apply the sparse gradients of the item
@@ -87,8 +104,9 @@ class AgentConfig:
         (2-core machine, ``benchmarks/off_policy_correction.py`` part 4).
       learning_rate: optimizer learning rate.
       behavior_loss_weight: weight of β̂'s cross-entropy.
-      value_baseline: attach a value head used as baseline (off by default: a baseline biases
-        the gradient on click-only logs, see ``tfrec.agents.reinforce``).
+      value_baseline: attach a value head used as baseline; None: on with impressions (a
+        state baseline is unbiased there), off with clicks (it biases the gradient on
+        click-only logs, see ``tfrec.agents.reinforce``).
       value_loss_weight: weight of the value head's squared error.
       entropy_regularization: weight of the entropy bonus (0 disables it).
       gradient_clipping: global gradient-norm clip (None disables it).
@@ -101,16 +119,20 @@ class AgentConfig:
       sampler: ``"log_uniform"`` or ``"unigram"``.
     """
 
+    experience: str = "impressions"
+    slate_model: str = "plackett_luce"
+    exploration_epsilon: float = 0.05
+    inclusion_samples: int = 0
     slate_size: int = 5
     correction: str = "topk"
     weight_cap: float | None = DEFAULT_WEIGHT_CAP
     normalize_weights: bool = False
-    gamma: float = 0.9
+    gamma: float | None = None
     normalize_returns: bool = True
     optimizer: str = "lazy_adam"
     learning_rate: float = 1e-3
     behavior_loss_weight: float = 1.0
-    value_baseline: bool = False
+    value_baseline: bool | None = None
     value_loss_weight: float = 0.5
     entropy_regularization: float = 0.0
     gradient_clipping: float | None = None
@@ -129,6 +151,22 @@ class AgentConfig:
             raise ValueError(
                 f"AgentConfig.correction must be one of {CORRECTIONS}, got {self.correction!r}."
             )
+        if self.experience not in EXPERIENCES:
+            raise ValueError(
+                f"AgentConfig.experience must be one of {EXPERIENCES}, got {self.experience!r}."
+            )
+        if self.slate_model not in SLATE_MODELS:
+            raise ValueError(
+                f"AgentConfig.slate_model must be one of {SLATE_MODELS}, got {self.slate_model!r}."
+            )
+        if not 0.0 <= self.exploration_epsilon <= 1.0:
+            raise ValueError(
+                f"AgentConfig.exploration_epsilon must be in [0, 1], got {self.exploration_epsilon}."
+            )
+        if self.inclusion_samples < 0:
+            raise ValueError(
+                f"AgentConfig.inclusion_samples must be >= 0, got {self.inclusion_samples}."
+            )
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(
                 f"AgentConfig.optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}."
@@ -137,7 +175,7 @@ class AgentConfig:
             raise ValueError(
                 f"AgentConfig.sampler must be one of {SAMPLERS}, got {self.sampler!r}."
             )
-        if not 0.0 <= self.gamma <= 1.0:
+        if self.gamma is not None and not 0.0 <= self.gamma <= 1.0:
             raise ValueError(f"AgentConfig.gamma must be in [0, 1], got {self.gamma}.")
         _positive(
             "AgentConfig",
@@ -161,6 +199,20 @@ class AgentConfig:
                 f"AgentConfig.num_candidates={self.num_candidates} must be >= slate_size="
                 f"{self.slate_size} (the slate is drawn from the top num_candidates items)."
             )
+
+    @property
+    def resolved_gamma(self) -> float:
+        """``gamma``, or its default for the experience mode (1.0 impressions, 0.9 clicks)."""
+        if self.gamma is not None:
+            return float(self.gamma)
+        return 1.0 if self.experience == "impressions" else 0.9
+
+    @property
+    def resolved_value_baseline(self) -> bool:
+        """``value_baseline``, or its default (on with impressions, off with clicks)."""
+        if self.value_baseline is not None:
+            return bool(self.value_baseline)
+        return self.experience == "impressions"
 
     def check_catalog(self, vocab_size: int) -> None:
         """Checks the fields that depend on the catalog.
@@ -249,26 +301,31 @@ class OnlineConfig:
       collect_steps_per_iteration: environment steps (per batch of users) collected per iteration.
       train_steps_per_iteration: gradient steps per iteration.
       batch_size: episodes per training batch.
-      max_steps: real steps per training row (longer episodes are cut into chunks).
+      max_steps: real steps per training row (longer episodes are cut into chunks, which
+        truncates their returns); None: the environment's step cap.
       buffer_capacity: episodes kept in the replay buffer (oldest dropped first).
       eval_every: evaluate the greedy policy's return every that many iterations (and at the end).
       eval_episodes: episodes per evaluation.
-      seed: seed of the collect policy's sampling and of the buffer sampling.
+      seed: seed of the collection environment, the initialisation and the buffer sampling.
+      eval_seed: seed of the evaluation environment (the same episodes at every evaluation).
       checkpoint_every: iterations between checkpoints (None: only at the end).
       progress: show a tqdm progress bar.
+      resume: continue from the newest intact checkpoint of the checkpoint folder, if any.
     """
 
     num_iterations: int = 100
     collect_steps_per_iteration: int = 10
     train_steps_per_iteration: int = 1
     batch_size: int = 32
-    max_steps: int = 50
+    max_steps: int | None = None
     buffer_capacity: int = 1000
     eval_every: int = 10
     eval_episodes: int = 20
     seed: int = 0
+    eval_seed: int = 12345
     checkpoint_every: int | None = None
     progress: bool = True
+    resume: bool = True
 
     def __post_init__(self) -> None:
         _positive(

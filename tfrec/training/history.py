@@ -20,12 +20,18 @@ class TrainingHistory:
         with ``steps``.
       eval_steps: training steps at which the policy's return was evaluated.
       eval_returns: mean return per episode at ``eval_steps``.
+      evaluations: one row per evaluation (``step`` and the fields of
+        ``tfrec.evaluation.rollouts.RolloutResult.as_row``: CI, click rate, coverage ...).
+      seconds: wall-clock seconds of training (collection and gradient steps; evaluation
+        excluded).
     """
 
     steps: list[int] = dataclasses.field(default_factory=list)
     losses: dict[str, list[float]] = dataclasses.field(default_factory=dict)
     eval_steps: list[int] = dataclasses.field(default_factory=list)
     eval_returns: list[float] = dataclasses.field(default_factory=list)
+    evaluations: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    seconds: float = 0.0
 
     def record_losses(self, step: int, values: dict[str, Any]) -> None:
         """Appends one row of loss terms (scalars, tensors or arrays) at ``step``."""
