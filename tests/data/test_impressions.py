@@ -167,6 +167,7 @@ def test_impression_steps_hand_computed() -> None:
     np.testing.assert_array_equal(steps.clicked_items, [B, C])
     np.testing.assert_array_equal(steps.chunk_starts, [0, 2, 3])  # u: [s0, s1], [s2]; v: [s3]
     np.testing.assert_array_equal(steps.chunk_lengths, [2, 1, 1])
+    np.testing.assert_array_equal(steps.chunk_terminal, [False, True, True])
     np.testing.assert_array_equal(steps.histories(3), [[0, 0, 0], [0, 0, B], [0, 0, B], [0, 0, 0]])
 
 
@@ -177,7 +178,8 @@ def test_dataset_hand_computed() -> None:
     traj = next(iter(ds))
     np.testing.assert_array_equal(traj.step_type, [[F, M, L], [F, L, L], [F, L, L]])
     np.testing.assert_array_equal(traj.next_step_type, [[M, L, F], [L, F, F], [L, F, F]])
-    np.testing.assert_array_equal(traj.discount, [[1, 0, 1], [0, 1, 1], [0, 1, 1]])
+    # u's session is split after 2 slates: its first chunk is truncated (discount 1), not ended.
+    np.testing.assert_array_equal(traj.discount, [[1, 1, 1], [0, 1, 1], [0, 1, 1]])
     pad = [FIRST_ITEM_INDEX] * 2
     np.testing.assert_array_equal(
         traj.action, [[[A, B], [C, A], pad], [[C, D], pad, pad], [[A, B], pad, pad]]

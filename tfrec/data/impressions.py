@@ -256,6 +256,8 @@ class ImpressionSteps:
       history_lower: int64 ``[S]`` first click of each step's user.
       chunk_starts: int64 ``[C]`` first step of each episode chunk.
       chunk_lengths: int64 ``[C]`` its number of steps (``<= max_steps``).
+      chunk_terminal: bool ``[C]`` whether the chunk ends its session (False: the session was
+        split after ``max_steps`` slates and goes on in the next chunk).
     """
 
     slates: np.ndarray
@@ -268,6 +270,7 @@ class ImpressionSteps:
     history_lower: np.ndarray
     chunk_starts: np.ndarray
     chunk_lengths: np.ndarray
+    chunk_terminal: np.ndarray
 
     @property
     def slate_size(self) -> int:
@@ -349,7 +352,8 @@ def impression_steps(
         propensities=head[SLATE_LOG_PROPENSITY].to_numpy(np.float32),
         timestamps=head[TIMESTAMP].to_numpy(),
     )
-    starts, lengths, user_starts = session_chunks(slate_seqs, max_steps, session_gap)
+    starts, lengths, _ = session_chunks(slate_seqs, max_steps, session_gap)
+    session_starts, session_lengths, _ = session_chunks(slate_seqs, num_slates, session_gap)
     history_ends = np.concatenate([[0], np.cumsum(has_click)]).astype(np.int64)
     first_slate = slate_seqs.starts[slate_seqs.row_users()]
     return ImpressionSteps(
@@ -363,18 +367,21 @@ def impression_steps(
         history_lower=history_ends[first_slate],
         chunk_starts=starts,
         chunk_lengths=lengths,
+        chunk_terminal=np.isin(starts + lengths, session_starts + session_lengths),
     )
 
 
-def _step_types(t: tf.Tensor, length: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    """``(step_type, next_step_type, discount)`` ``[B, T]`` of rows with ``length`` real steps
-    (the convention of `tfrec.data.session_dataset`)."""
+def _step_types(
+    t: tf.Tensor, length: tf.Tensor, terminal: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """``(step_type, next_step_type, discount)`` ``[B, T]`` of rows with ``length`` real steps,
+    discount 0 on the last one where ``terminal`` (the step types of `session_dataset`)."""
     real, last = t < length, t == length - 1
     first_or_mid = tf.where(t == 0, ts.StepType.FIRST, ts.StepType.MID)
     step_type = tf.where(real, first_or_mid, ts.StepType.LAST)
     mid_or_last = tf.where(last, ts.StepType.LAST, ts.StepType.MID)
     next_step_type = tf.where(real, mid_or_last, ts.StepType.FIRST)
-    discount = tf.where(last, 0.0, 1.0)
+    discount = tf.where(last & terminal, 0.0, 1.0)
     return tf.cast(step_type, tf.int32), tf.cast(next_step_type, tf.int32), discount
 
 
@@ -397,7 +404,9 @@ def impression_dataset(
     (earlier sessions included; a slate without a click does not extend it), action = the slate,
     reward, ``policy_info`` = the slate's log-propensity, its items' inclusion propensities and
     the clicked position (-1 = none); step_type FIRST at ``t = 0`` then MID; next_step_type LAST
-    with discount 0 at ``t = n - 1``. Boundary steps ``t >= n``: step_type LAST, next_step_type
+    at ``t = n - 1``, with discount 0 there when the chunk ends its session (the session
+    terminated) and 1 when the session was split after ``max_steps`` slates (truncated; it goes on
+    as the next chunk, an episode of its own, as in `session_dataset`). Boundary steps ``t >= n``: step_type LAST, next_step_type
     FIRST, reward 0, discount 1, action `FIRST_ITEM_INDEX`, click -1, slate log-propensity 0,
     inclusion 1 (neutral, not NaN), observation = the history after the chunk.
 
@@ -433,6 +442,7 @@ def impression_dataset(
     chunk_starts = tf.constant(steps.chunk_starts)
     chunk_lengths = tf.constant(steps.chunk_lengths)
     chunk_lower = tf.constant(steps.history_lower[steps.chunk_starts])
+    chunk_terminal = tf.constant(steps.chunk_terminal)
 
     def gather(example: tf.Tensor) -> trajectory.Trajectory:
         start = tf.gather(chunk_starts, example)[:, None]  # [B, 1]
@@ -443,7 +453,8 @@ def impression_dataset(
         lower = tf.broadcast_to(tf.gather(chunk_lower, example)[:, None], tf.shape(step))
         observation = _tf_windows(clicked_items, tf.gather(history_ends, step), lower, max_len)
         safe = tf.minimum(step, start + length - 1)
-        step_type, next_step_type, discount = _step_types(t, length)
+        terminal = tf.gather(chunk_terminal, example)[:, None]
+        step_type, next_step_type, discount = _step_types(t, length, terminal)
         return trajectory.Trajectory(
             step_type=step_type,
             observation=observation,
