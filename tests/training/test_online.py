@@ -12,8 +12,9 @@ from tf_agents.trajectories import time_step as ts
 from tfrec.environments.catalog import CatalogConfig
 from tfrec.environments.simulator import InterestEvolutionConfig, InterestEvolutionEnv
 from tfrec.training.builders import build_agent, build_encoder
+from tfrec.training.click_episodes import ClickCollector, EpisodeBuffer
 from tfrec.training.config import AgentConfig, EncoderConfig, OnlineConfig
-from tfrec.training.online import ClickCollector, EpisodeBuffer, evaluate_return, train_online
+from tfrec.training.online import evaluate_return, train_in_simulator
 
 FIRST, MID, LAST = int(ts.StepType.FIRST), int(ts.StepType.MID), int(ts.StepType.LAST)
 
@@ -91,7 +92,7 @@ class UniformSlatePolicy(py_policy.PyPolicy):
 
 
 @pytest.mark.slow
-def test_online_training_beats_random_slates():
+def test_click_only_online_training_beats_random_slates():
     config = InterestEvolutionConfig(
         catalog=CatalogConfig(num_items=30), slate_size=3, max_len=5, max_steps=10
     )
@@ -101,9 +102,11 @@ def test_online_training_beats_random_slates():
         EncoderConfig(max_len=5, dim=16, num_layers=1, num_heads=1, dropout=0.0), env.vocab_size
     )
     agent = build_agent(
-        AgentConfig(slate_size=3, learning_rate=3e-3, num_candidates=10), encoder, 5
+        AgentConfig(slate_size=3, learning_rate=3e-3, num_candidates=10, experience="clicks"),
+        encoder,
+        5,
     )
-    history = train_online(
+    history = train_in_simulator(
         agent,
         env,
         OnlineConfig(

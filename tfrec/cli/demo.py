@@ -32,9 +32,8 @@ def run_demo(args: argparse.Namespace) -> int:
     from tfrec.export import export_for_serving
     from tfrec.plots import plot_learning_curve, plot_policy_returns
     from tfrec.training.builders import build_agent, build_encoder, warm_start_encoder
-    from tfrec.training.checkpoints import make_checkpoint_manager
     from tfrec.training.config import AgentConfig, OnlineConfig
-    from tfrec.training.online import train_online
+    from tfrec.training.online import train_in_simulator
     from tfrec.workflow import (
         compare_policies,
         encoder_config,
@@ -97,23 +96,29 @@ def run_demo(args: argparse.Namespace) -> int:
     tf.keras.utils.set_random_seed(args.seed)
     encoder = build_encoder(encoder_config(supervised.encoder), env.vocab_size)
     warm_start_encoder(encoder, supervised.encoder)
-    agent = build_agent(AgentConfig(slate_size=k, learning_rate=1e-3), encoder, args.max_len)
-    history = train_online(
+    agent = build_agent(
+        AgentConfig(slate_size=k, learning_rate=args.learning_rate),
+        encoder,
+        args.max_len,
+        seed=args.seed,
+    )
+    history = train_in_simulator(
         agent,
         env,
         OnlineConfig(
             num_iterations=args.iterations,
-            collect_steps_per_iteration=10,
-            batch_size=32,
-            max_steps=20,
+            collect_steps_per_iteration=args.session_steps,
+            train_steps_per_iteration=4,
+            batch_size=64,
+            buffer_capacity=2 * args.env_batch_size,
             eval_every=max(1, args.iterations // 4),
             eval_episodes=64,
             seed=args.seed,
             progress=not args.quiet,
+            resume=False,
         ),
         eval_env=make_env(sim_cfg, args.env_batch_size, args.seed + 1),
         logdir=out / "logs" / "reinforce",
-        checkpoint_manager=make_checkpoint_manager(out / "reinforce" / "checkpoints", agent),
     )
     save_model_dir(out / "reinforce", agent.encoder, env.vocabulary, {"algo": "reinforce"})
     say(args, "greedy return: " + " -> ".join(f"{r:.2f}" for r in history.eval_returns))
@@ -210,7 +215,8 @@ def register(commands: Any) -> None:
     demo.add_argument("--layers", type=positive_int, default=1, help="Transformer blocks")
     demo.add_argument("--heads", type=positive_int, default=2, help="attention heads")
     demo.add_argument("--epochs", type=positive_int, default=10, help="supervised epochs")
-    demo.add_argument("--iterations", type=positive_int, default=60, help="online iterations")
+    demo.add_argument("--iterations", type=positive_int, default=20, help="online iterations")
+    demo.add_argument("--learning-rate", type=float, default=1e-3, help="REINFORCE learning rate")
     demo.add_argument("--eval-episodes", type=positive_int, default=256, help="sessions per policy")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
     add_common_flags(demo, "print the results as JSON only")

@@ -91,10 +91,9 @@ def _train_reinforce(args: argparse.Namespace, settings: dict, output: Path) -> 
     from tfrec.plots import plot_learning_curve
     from tfrec.settings import make_config
     from tfrec.training.builders import build_agent, build_encoder, warm_start_encoder
-    from tfrec.training.checkpoints import make_checkpoint_manager
     from tfrec.training.config import AgentConfig, EncoderConfig, OfflineConfig, OnlineConfig
     from tfrec.training.offline import train_from_log
-    from tfrec.training.online import train_online
+    from tfrec.training.online import train_in_simulator
     from tfrec.workflow import encoder_config, load_model_dir, save_model_dir
 
     if args.online == has_log_source(args):
@@ -150,15 +149,14 @@ def _train_reinforce(args: argparse.Namespace, settings: dict, output: Path) -> 
         encoder = build_encoder(encoder_cfg, env.vocab_size)
         if warm is not None:
             warm_start_encoder(encoder, warm)
-        agent = build_agent(agent_cfg, encoder, encoder_cfg.max_len)
-        manager = make_checkpoint_manager(output / "checkpoints", agent)
-        history = train_online(
+        agent = build_agent(agent_cfg, encoder, encoder_cfg.max_len, seed=args.seed)
+        history = train_in_simulator(
             agent,
             env,
             online_cfg,
             eval_env=make_env(sim_cfg, args.env_batch_size, args.seed + 1),
             logdir=output / "logs",
-            checkpoint_manager=manager,
+            checkpoint_dir=output / "checkpoints",
         )
         loop = {"online": dataclasses.asdict(online_cfg), "simulator": dataclasses.asdict(sim_cfg)}
     else:

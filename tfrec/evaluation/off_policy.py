@@ -749,7 +749,10 @@ class SlateEpisodes:
         rewards[e, t] = np.bincount(
             step_of_row, df["reward"].to_numpy(np.float64)[order], len(step_start)
         )
-        behavior[e, t] = np.bincount(step_of_row, np.log(propensity[order]), len(step_start))
+        if "slate_log_propensity" in df.columns:  # the ordered slate's log β (impression log)
+            behavior[e, t] = df["slate_log_propensity"].to_numpy(np.float64)[order][step_start]
+        else:  # per-position β of i.i.d. slates
+            behavior[e, t] = np.bincount(step_of_row, np.log(propensity[order]), len(step_start))
         slates[e, t] = items[order].reshape(-1, slate_size)
         mask[e, t] = True
         return cls(

@@ -3,6 +3,7 @@
 
 from tfrec.training.builders import build_agent, build_encoder, make_optimizer, warm_start_encoder
 from tfrec.training.checkpoints import make_checkpoint_manager, restore_latest
+from tfrec.training.click_episodes import ClickCollector, EpisodeBuffer
 from tfrec.training.config import (
     OPTIMIZERS,
     AgentConfig,
@@ -13,9 +14,8 @@ from tfrec.training.config import (
 from tfrec.training.distribute import make_strategy, read_tf_config, validate_strategy_name
 from tfrec.training.guards import NonFiniteLossError, NonFiniteLossGuard, check_finite_loss
 from tfrec.training.history import TrainingHistory
-from tfrec.training.offline import OfflineResult, train_from_log, train_offline
-from tfrec.training.click_episodes import ClickCollector, EpisodeBuffer
 from tfrec.training.impressions import ImpressionBuffer, ImpressionCollector, ImpressionEpisode
+from tfrec.training.offline import OfflineResult, train_from_log, train_offline
 from tfrec.training.online import evaluate_return, train_in_simulator
 from tfrec.training.optimizers import LazyAdam
 from tfrec.training.resume import (

@@ -110,7 +110,7 @@ def build_agent(
     """Actor network (with β̂ head, optional value head) + ``TopKOffPolicyReinforceAgent``.
 
     Args:
-      config: agent hyper-parameters.
+      config: agent hyper-parameters (``experience=None`` builds an impressions agent).
       encoder: the state encoder (its ``item_embedding.vocab_size`` is the catalog's).
       max_len: history window of the observations.
       item_frequencies: ``[vocab_size]`` counts (for ``sampler="unigram"``).
@@ -121,6 +121,7 @@ def build_agent(
       The initialised agent.
     """
     vocab_size = int(encoder.item_embedding.vocab_size)
+    config = config.with_experience("impressions")
     config.check_catalog(vocab_size)
     spec = time_step_spec(max_len, vocab_size)
     network = ActorNetwork(

@@ -77,10 +77,12 @@ class AgentConfig:
     """REINFORCE agent and policy hyper-parameters (see ``TopKOffPolicyReinforceAgent``).
 
     Attributes:
-      experience: ``"impressions"`` (default: every environment step with its whole slate,
-        clicked or not; the slate policy gradient of :mod:`tfrec.agents.slate_terms`) or
-        ``"clicks"`` (click-only logs: the paper's reward-weighted softmax on clicked items,
-        biased toward clicks, see docs/concepts.md).
+      experience: ``"impressions"`` (every environment step with its whole slate, clicked or
+        not; the slate policy gradient of :mod:`tfrec.agents.slate_terms`) or ``"clicks"``
+        (click-only logs: the paper's reward-weighted softmax on clicked items, biased toward
+        clicks, see docs/concepts.md). None: what the data holds — impressions in a simulator
+        (``train_in_simulator``) and on impression logs, clicks on a click log
+        (``train_from_log``); see :meth:`with_experience`.
       slate_model: how the collect policy draws slates in impressions mode:
         ``"plackett_luce"`` (without replacement) or ``"independent"`` (K draws).
       exploration_epsilon: uniform share ``ε`` of the impressions-mode collect policy
@@ -119,7 +121,7 @@ class AgentConfig:
       sampler: ``"log_uniform"`` or ``"unigram"``.
     """
 
-    experience: str = "impressions"
+    experience: str | None = None
     slate_model: str = "plackett_luce"
     exploration_epsilon: float = 0.05
     inclusion_samples: int = 0
@@ -151,7 +153,7 @@ class AgentConfig:
             raise ValueError(
                 f"AgentConfig.correction must be one of {CORRECTIONS}, got {self.correction!r}."
             )
-        if self.experience not in EXPERIENCES:
+        if self.experience is not None and self.experience not in EXPERIENCES:
             raise ValueError(
                 f"AgentConfig.experience must be one of {EXPERIENCES}, got {self.experience!r}."
             )
@@ -199,6 +201,19 @@ class AgentConfig:
                 f"AgentConfig.num_candidates={self.num_candidates} must be >= slate_size="
                 f"{self.slate_size} (the slate is drawn from the top num_candidates items)."
             )
+
+    def with_experience(self, default: str) -> AgentConfig:
+        """This config with ``experience`` set to ``default`` when it is None.
+
+        Args:
+          default: ``"impressions"`` or ``"clicks"``, what the training data holds.
+
+        Returns:
+          An ``AgentConfig`` whose ``experience`` is not None.
+        """
+        if self.experience is not None:
+            return self
+        return dataclasses.replace(self, experience=default)
 
     @property
     def resolved_gamma(self) -> float:

@@ -188,7 +188,12 @@ def train_from_log(
       NonFiniteLossError: when the loss becomes NaN/Inf (the step is named; the newest
         checkpoint is the last good one).
     """
-    agent_config = agent_config or AgentConfig()
+    agent_config = (agent_config or AgentConfig()).with_experience("clicks")
+    if agent_config.experience != "clicks":
+        raise ValueError(
+            "train_from_log trains on a click log (one row per consumed item), which holds no "
+            "unclicked slates: use AgentConfig(experience='clicks') (or leave it None)."
+        )
     encoder_config = encoder_config or EncoderConfig()
     offline_config = offline_config or OfflineConfig()
     vocabulary = vocabulary or ItemVocabulary.from_items(log.df["item"])
