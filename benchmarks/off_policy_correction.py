@@ -75,7 +75,6 @@ from tfrec.environments import (  # noqa: E402
     InterestEvolutionEnv,
     PersonalizedSoftmaxPolicy,
     PopularitySoftmaxPolicy,
-    UserState,
     generate_logged_data,
     run_episodes,
 )
@@ -90,17 +89,23 @@ from tfrec.evaluation.off_policy import (  # noqa: E402
     snips,
 )
 from tfrec.evaluation.ranking import evaluate_ranking  # noqa: E402
-from tfrec.evaluation.rollouts import evaluate_policy, mean_confidence_interval  # noqa: E402
+from tfrec.evaluation.rollouts import (  # noqa: E402
+    clickbait_shares,
+    evaluate_policy,
+    mean_confidence_interval,
+)
 from tfrec.networks.actor import ActorNetwork  # noqa: E402
 from tfrec.policies.reference import (  # noqa: E402
+    HistoryInferredOracle,
     MostPopularPolicy,
     OraclePolicy,
+    UserBlindView,
     far_sighted_policy,
     oracle_myopic_policy,
     random_slate_policy,
 )
 from tfrec.policies.topk import GreedyTopKPolicy  # noqa: E402
-from tfrec.specs import FIRST_ITEM_INDEX, time_step_spec  # noqa: E402
+from tfrec.specs import time_step_spec  # noqa: E402
 from tfrec.training.builders import build_agent, build_encoder  # noqa: E402
 from tfrec.training.config import (  # noqa: E402
     AgentConfig,
@@ -109,7 +114,7 @@ from tfrec.training.config import (  # noqa: E402
     OnlineConfig,
 )
 from tfrec.training.offline import train_from_log  # noqa: E402
-from tfrec.training.online import train_online  # noqa: E402
+from tfrec.training.online import train_in_simulator  # noqa: E402
 
 BATCH = 256
 METHODS = {
@@ -505,12 +510,18 @@ def online_curve(
     tf.keras.utils.set_random_seed(0)
     encoder = build_encoder(settings.encoder, env.vocab_size)
     agent = build_agent(
-        AgentConfig(slate_size=env.slate_size, correction="topk", learning_rate=3e-3, gamma=gamma),
+        AgentConfig(
+            slate_size=env.slate_size,
+            correction="topk",
+            learning_rate=3e-3,
+            gamma=gamma,
+            experience="clicks",
+        ),
         encoder,
         settings.encoder.max_len,
     )
     start = time.perf_counter()
-    history = train_online(
+    history = train_in_simulator(
         agent,
         env,
         OnlineConfig(
@@ -582,68 +593,6 @@ def online_curve(
 # ------------------------------------------------------------- part 6: what history-only can reach
 
 
-class UserBlindView:
-    """The simulator as seen by an oracle that knows the items but not the user's interests.
-
-    Everything is forwarded to ``env`` except :meth:`click_logits`, which uses the prior-mean
-    interest (``(interest_low + interest_high) / 2`` in every topic) with the user's true
-    satiation. An :class:`OraclePolicy` on this view knows each item's appeal, quality, length
-    and the satiation dynamics, i.e. everything a policy could learn from item-level statistics,
-    but nothing personal.
-    """
-
-    def __init__(self, env: InterestEvolutionEnv):
-        self._env = env
-        users = env.user_model.config
-        self._prior_interest = 0.5 * (users.interest_low + users.interest_high)
-        self.interest_override: np.ndarray | None = None  # [B, T], set by HistoryInferredOracle
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._env, name)
-
-    def click_logits(self) -> np.ndarray:
-        state = self._env.user_state
-        if self.interest_override is None:
-            interest = np.full_like(state.interest, self._prior_interest)
-        else:
-            interest = self.interest_override.astype(state.interest.dtype)
-        return self._env.user_model.item_logits(UserState(interest, state.satiation, state.budget))
-
-
-class HistoryInferredOracle(OraclePolicy):
-    """An oracle whose interests are *estimated from the observed history*, not read.
-
-    The simulator draws a new user's history topics from ``softmax(interest / tau)`` and clicks
-    drift the interest toward the clicked topic, so the topic counts ``n_t`` of the observed
-    window carry the interests: ``interest_hat_t = clip(tau * (log(n_t + 1/2) - mean_t log(n_t +
-    1/2)), low, high)``. Items (appeal, quality, length) and the current satiation are the
-    true ones, as for :class:`UserBlindView`. Its return is a lower bound on what a policy that
-    sees only the history (plus item-level knowledge) can reach with this simple estimate.
-    """
-
-    def __init__(self, env: InterestEvolutionEnv, budget_value: float):
-        self._view = UserBlindView(env)
-        super().__init__(self._view, budget_value)
-        self._users = env.user_model.config
-        self._topics = env.catalog.topics
-        self._num_topics = env.catalog.num_topics
-
-    def _action(self, time_step: Any, policy_state: Any) -> Any:
-        history = np.asarray(time_step.observation)
-        real = history >= FIRST_ITEM_INDEX
-        topic = self._topics[np.where(real, history - FIRST_ITEM_INDEX, 0)]
-        counts = np.stack(
-            [((topic == t) & real).sum(1) for t in range(self._num_topics)], axis=1
-        ).astype(np.float64)
-        log_counts = np.log(counts + 0.5)
-        c = self._users
-        estimate = c.initial_history_temperature * (
-            log_counts - log_counts.mean(axis=1, keepdims=True)
-        )
-        self._view.interest_override = np.clip(estimate, c.interest_low, c.interest_high)
-        return super()._action(time_step, policy_state)
-
-
 def log_statistics(log: Any, env: InterestEvolutionEnv, gamma: float = 0.9) -> dict[str, float]:
     """What a click log can teach: clickbait share of the clicks, and item signal in the returns.
 
@@ -679,21 +628,6 @@ def log_statistics(log: Any, env: InterestEvolutionEnv, gamma: float = 0.9) -> d
         "between_item_share": between,
         "between_item_chance": float((counts > 0).sum() / len(rows)),
     }
-
-
-def clickbait_shares(env: InterestEvolutionEnv, policy: Any, episodes: int) -> dict[str, float]:
-    """Share of clickbait among the items a policy shows and among the clicks it gets."""
-    shown = clicked = 0.0
-    shown_bait = clicked_bait = 0.0
-    bait = env.catalog.is_clickbait
-    for batch in run_episodes(env, policy, episodes, seed=99):
-        rows = batch.action - FIRST_ITEM_INDEX
-        shown += rows.size
-        shown_bait += bait[rows].sum()
-        click = batch.clicked_item[batch.click_position >= 0] - FIRST_ITEM_INDEX
-        clicked += click.size
-        clicked_bait += bait[click].sum()
-    return {"shown": shown_bait / shown, "clicked": clicked_bait / max(clicked, 1.0)}
 
 
 def log_content(settings: Settings, behavior: Behavior) -> dict[str, Any]:

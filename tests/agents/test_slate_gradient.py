@@ -132,7 +132,7 @@ def test_policy_gradient_loss_by_hand():
         experience.reward, experience.discount, experience.next_step_type, 1.0
     )
     info = agent.total_loss(experience, returns, None)
-    log_q, _, states = agent.slate_log_probs(experience.observation, experience.action)
+    log_q, _, states, _ = agent.slate_log_probs(experience.observation, experience.action)
     values = tf.reshape(
         agent.actor_network.value_head(tf.reshape(states, [-1, 8])), returns.shape
     ).numpy()

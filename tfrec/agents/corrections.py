@@ -34,6 +34,7 @@ __all__ = [
     "cap_weights",
     "discounted_returns",
     "importance_weights",
+    "log_inclusion_probability",
     "normalize_weights",
     "scale_returns",
     "select_log_propensity",
@@ -190,3 +191,25 @@ def select_log_propensity(logged: tf.Tensor, estimated: tf.Tensor) -> tf.Tensor:
     logged = tf.convert_to_tensor(logged)
     estimated = tf.convert_to_tensor(estimated, logged.dtype)
     return tf.where(tf.math.is_finite(logged), logged, estimated)
+
+
+def log_inclusion_probability(log_pi: tf.Tensor, k: int) -> tf.Tensor:
+    """``log α`` with ``α(a|s) = 1 - (1 - π(a|s))^K``: ``a`` is in a slate of ``K`` draws (§4.3).
+
+    Its gradient is ``λ_K(s, a) · π/α · ∇log π`` (:func:`topk_multiplier`), the top-K factor.
+
+    Args:
+      log_pi: float ``[...]`` ``log π(a|s)``.
+      k: slate size ``K >= 1``.
+
+    Returns:
+      float ``[...]`` ``log(1 - (1 - π)^K)``, computed stably for small and large ``π``.
+
+    Raises:
+      ValueError: if ``k < 1``.
+    """
+    if int(k) < 1:
+        raise ValueError(f"slate size k must be >= 1, got {k}.")
+    log_pi = tf.convert_to_tensor(log_pi)
+    log_not_pi = tf.math.log1p(-tf.minimum(tf.exp(log_pi), 1.0 - 1e-7))
+    return tf.math.log(-tf.math.expm1(tf.cast(k, log_pi.dtype) * log_not_pi))

@@ -27,10 +27,12 @@ session return with respect to the *slate* distribution::
 from __future__ import annotations
 
 import tensorflow as tf
+from tf_agents.trajectories import time_step as ts
+from tf_agents.utils import value_ops
 
 from tfrec.agents import corrections
 
-__all__ = ["centred_advantages", "slate_importance_weights"]
+__all__ = ["centred_advantages", "generalized_advantages", "slate_importance_weights"]
 
 
 def slate_importance_weights(
@@ -72,3 +74,43 @@ def centred_advantages(advantages: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
     centred = (advantages - mean) * mask
     variance = tf.math.divide_no_nan(tf.reduce_sum(tf.square(centred)), count)
     return tf.math.divide_no_nan(centred, tf.sqrt(variance + 1e-8))
+
+
+def generalized_advantages(
+    rewards: tf.Tensor,
+    values: tf.Tensor,
+    discounts: tf.Tensor,
+    next_step_types: tf.Tensor,
+    gamma: float,
+    td_lambda: float,
+) -> tf.Tensor:
+    """GAE(λ) advantages along ``[batch, time]`` rows (Schulman et al., ICLR 2016).
+
+    ``δ_t = r_t + γ_t V(s_{t+1}) - V(s_t)`` and ``Â_t = Σ_{l ≥ 0} (γλ)^l δ_{t+l}`` with
+    ``γ_t = γ · discount_t · 1[next_step_type_t != LAST]``: nothing is bootstrapped across an
+    episode end. ``λ = 1`` gives ``R_t - V(s_t)`` (Monte-Carlo return minus the baseline);
+    smaller ``λ`` trades bias (from ``V``) for variance.
+
+    Args:
+      rewards: float ``[batch, time]``.
+      values: float ``[batch, time]`` ``V(s_t)``.
+      discounts: float ``[batch, time]`` environment discounts.
+      next_step_types: int ``[batch, time]``.
+      gamma: discount factor.
+      td_lambda: ``λ`` in ``[0, 1]``.
+
+    Returns:
+      float ``[batch, time]`` advantages.
+
+    Raises:
+      ValueError: if ``td_lambda`` is outside ``[0, 1]``.
+    """
+    if not 0.0 <= td_lambda <= 1.0:
+        raise ValueError(f"td_lambda must be in [0, 1], got {td_lambda}.")
+    rewards = tf.convert_to_tensor(rewards, tf.float32)
+    values = tf.convert_to_tensor(values, tf.float32)
+    not_last = tf.cast(tf.not_equal(next_step_types, ts.StepType.LAST), tf.float32)
+    step_discounts = gamma * tf.cast(discounts, tf.float32) * not_last
+    next_values = tf.concat([values[:, 1:], tf.zeros_like(values[:, :1])], axis=1)
+    deltas = rewards + step_discounts * next_values - values
+    return value_ops.discounted_return(deltas, step_discounts * td_lambda, time_major=False)

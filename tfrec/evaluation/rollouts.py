@@ -196,3 +196,31 @@ def evaluate_policy(
         diversity=diversity_sum / slates_shown if item_features is not None else float("nan"),
         returns=returns,
     )
+
+
+def clickbait_shares(
+    env: Any, policy: Any, episodes: int, seed: int | None = 99
+) -> dict[str, float]:
+    """Share of clickbait among the items a policy shows and among the clicks it gets.
+
+    Args:
+      env: a simulator whose ``catalog.is_clickbait`` (bool ``[N]``) marks clickbait items
+        (``InterestEvolutionEnv``).
+      policy: the policy (py or TF).
+      episodes: whole episodes to run.
+      seed: environment seed.
+
+    Returns:
+      ``{"shown": share of shown slate items, "clicked": share of clicks}``.
+    """
+    shown = clicked = 0.0
+    shown_bait = clicked_bait = 0.0
+    bait = env.catalog.is_clickbait
+    for batch in run_episodes(env, policy, episodes, seed=seed):
+        rows = batch.action - FIRST_ITEM_INDEX
+        shown += rows.size
+        shown_bait += bait[rows].sum()
+        click = batch.clicked_item[batch.click_position >= 0] - FIRST_ITEM_INDEX
+        clicked += click.size
+        clicked_bait += bait[click].sum()
+    return {"shown": shown_bait / shown, "clicked": clicked_bait / max(clicked, 1.0)}

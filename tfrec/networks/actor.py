@@ -24,6 +24,7 @@ from tf_agents.utils import nest_utils
 
 from tfrec.networks.behavior import BehaviorHead
 from tfrec.networks.masking import mask_consumed_logits, mask_reserved_logits
+from tfrec.networks.slate_critic import SlateCritic
 from tfrec.networks.value import ValueHead
 
 __all__ = ["ActorNetwork"]
@@ -41,6 +42,8 @@ class ActorNetwork(network.Network):
       mask_consumed: if True, items already in the history get ``dtype.min``.
       behavior_head: if True, attach a :class:`BehaviorHead` β̂.
       value_head: if True, attach a :class:`ValueHead` baseline.
+      slate_critic: if True, attach a :class:`~tfrec.networks.slate_critic.SlateCritic`
+        (click model + per-item values, SlateQ's decomposition).
       name: network name.
 
     Call:
@@ -57,6 +60,7 @@ class ActorNetwork(network.Network):
         mask_consumed: bool = False,
         behavior_head: bool = True,
         value_head: bool = False,
+        slate_critic: bool = False,
         name: str = "ActorNetwork",
     ) -> None:
         observation_spec = tensor_spec.from_spec(observation_spec)
@@ -90,6 +94,11 @@ class ActorNetwork(network.Network):
             else None
         )
         self.value_head = ValueHead(self._state_dim, name="value_head") if value_head else None
+        self.slate_critic = (
+            SlateCritic(self._vocab_size, self._state_dim, name="slate_critic")
+            if slate_critic
+            else None
+        )
 
     @property
     def encoder(self) -> tf.keras.layers.Layer:
@@ -124,7 +133,7 @@ class ActorNetwork(network.Network):
     def create_variables(self, input_tensor_spec: Any = None, **kwargs: Any) -> Any:
         """Builds the encoder (by a call on the spec) and the heads."""
         output_spec = super().create_variables(input_tensor_spec, **kwargs)
-        for head in (self.behavior_head, self.value_head):
+        for head in (self.behavior_head, self.value_head, self.slate_critic):
             if head is not None and not head.built:
                 head.build(tf.TensorShape([None, self._state_dim]))
         return output_spec

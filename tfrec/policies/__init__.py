@@ -5,13 +5,17 @@
   :class:`BoltzmannTopKPolicy` (top-M exploration, Chen et al. 2019 §5, click-only mode) wrap a
   :class:`tfrec.networks.ActorNetwork`.
 * Reference policies for the simulators (:mod:`tfrec.policies.reference`): random, most-popular,
-  oracle-myopic and far-sighted; together they bracket what a learned policy can reach.
+  oracle-myopic and far-sighted (true user state), and the history-only oracles
+  (:class:`HistoryInferredOracle`: interests estimated from the observed window); together they
+  bracket what a learned policy can reach.
 """
 
 from tfrec.policies.reference import (
+    HistoryInferredOracle,
     MostPopularPolicy,
     OraclePolicy,
     RandomSlatePolicy,
+    UserBlindView,
     best_mnl_slate,
     far_sighted_policy,
     oracle_myopic_policy,
@@ -24,10 +28,12 @@ __all__ = [
     "LOG_PROBABILITY",
     "BoltzmannTopKPolicy",
     "GreedyTopKPolicy",
+    "HistoryInferredOracle",
     "MostPopularPolicy",
     "OraclePolicy",
     "RandomSlatePolicy",
     "SlateSamplingPolicy",
+    "UserBlindView",
     "best_mnl_slate",
     "far_sighted_policy",
     "oracle_myopic_policy",

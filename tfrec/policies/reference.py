@@ -26,6 +26,7 @@ from tf_agents.trajectories import policy_step
 from tf_agents.trajectories import time_step as ts
 
 from tfrec.environments.choice import first_occurrence_mask
+from tfrec.environments.users import UserState
 from tfrec.specs import FIRST_ITEM_INDEX, NUM_RESERVED
 
 
@@ -222,6 +223,68 @@ class OraclePolicy(py_policy.PyPolicy):
         )
         action = (rows + FIRST_ITEM_INDEX).astype(np.int32)
         return policy_step.PolicyStep(action, policy_state, ())
+
+
+class UserBlindView:
+    """The simulator as seen by an oracle that knows the items but not the user's interests.
+
+    Everything is forwarded to ``env`` except :meth:`click_logits`, which uses the prior-mean
+    interest (``(interest_low + interest_high) / 2`` in every topic) with the user's true
+    satiation. An :class:`OraclePolicy` on this view knows each item's appeal, quality, length
+    and the satiation dynamics, i.e. everything a policy could learn from item-level statistics,
+    but nothing personal.
+    """
+
+    def __init__(self, env: Any):
+        self._env = env
+        users = env.user_model.config
+        self._prior_interest = 0.5 * (users.interest_low + users.interest_high)
+        self.interest_override: np.ndarray | None = None  # [B, T], set by HistoryInferredOracle
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._env, name)
+
+    def click_logits(self) -> np.ndarray:
+        state = self._env.user_state
+        if self.interest_override is None:
+            interest = np.full_like(state.interest, self._prior_interest)
+        else:
+            interest = self.interest_override.astype(state.interest.dtype)
+        return self._env.user_model.item_logits(UserState(interest, state.satiation, state.budget))
+
+
+class HistoryInferredOracle(OraclePolicy):
+    """An oracle whose interests are *estimated from the observed history*, not read.
+
+    The simulator draws a new user's history topics from ``softmax(interest / tau)`` and clicks
+    drift the interest toward the clicked topic, so the topic counts ``n_t`` of the observed
+    window carry the interests: ``interest_hat_t = clip(tau * (log(n_t + 1/2) - mean_t log(n_t +
+    1/2)), low, high)``. Items (appeal, quality, length) and the current satiation are the
+    true ones, as for :class:`UserBlindView`. Its return is a lower bound on what a policy that
+    sees only the history (plus item-level knowledge) can reach with this simple estimate.
+    """
+
+    def __init__(self, env: Any, budget_value: float):
+        self._view = UserBlindView(env)
+        super().__init__(self._view, budget_value)
+        self._users = env.user_model.config
+        self._topics = env.catalog.topics
+        self._num_topics = env.catalog.num_topics
+
+    def _action(self, time_step: Any, policy_state: Any) -> Any:
+        history = np.asarray(time_step.observation)
+        real = history >= FIRST_ITEM_INDEX
+        topic = self._topics[np.where(real, history - FIRST_ITEM_INDEX, 0)]
+        counts = np.stack(
+            [((topic == t) & real).sum(1) for t in range(self._num_topics)], axis=1
+        ).astype(np.float64)
+        log_counts = np.log(counts + 0.5)
+        c = self._users
+        estimate = c.initial_history_temperature * (
+            log_counts - log_counts.mean(axis=1, keepdims=True)
+        )
+        self._view.interest_override = np.clip(estimate, c.interest_low, c.interest_high)
+        return super()._action(time_step, policy_state)
 
 
 def oracle_myopic_policy(env: Any) -> OraclePolicy:

@@ -20,6 +20,7 @@ import tensorflow as tf
 
 __all__ = [
     "SLATE_MODELS",
+    "sample_slates",
     "independent_slate_log_prob",
     "mixture_log_probs",
     "plackett_luce_log_prob",
@@ -119,3 +120,37 @@ def mixture_log_probs(logits: tf.Tensor, epsilon: float, num_items: tf.Tensor | 
             tf.stack([tf.math.log(1.0 - epsilon) + log_softmax, log_uniform]), axis=0
         )
     return tf.where(masked, tf.cast(-float("inf"), logits.dtype), mixed)
+
+
+def sample_slates(
+    log_q: tf.Tensor, k: int, generator: tf.random.Generator, slate_model: str
+) -> tf.Tensor:
+    """Draws slates of ``k`` items from ``q`` under ``slate_model``.
+
+    Args:
+      log_q: float ``[..., V]`` per-item log-probabilities (``-inf`` = never drawn; at least
+        ``k`` finite entries per row for ``"plackett_luce"``).
+      k: slate size.
+      generator: the ``tf.random.Generator`` that draws (reproducible, checkpointable).
+      slate_model: ``"plackett_luce"`` (Gumbel-top-k: without replacement) or
+        ``"independent"`` (``k`` i.i.d. draws by inverse CDF).
+
+    Returns:
+      int32 ``[..., k]`` item indices.
+    """
+    tiny = tf.experimental.numpy.finfo(log_q.dtype).tiny
+    if slate_model == "plackett_luce":
+        uniform = generator.uniform(tf.shape(log_q), minval=tiny, maxval=1.0, dtype=log_q.dtype)
+        _, items = tf.math.top_k(log_q - tf.math.log(-tf.math.log(uniform)), k=k)
+        return tf.cast(items, tf.int32)
+    if slate_model != "independent":
+        raise ValueError(f"slate_model must be one of {SLATE_MODELS}, got {slate_model!r}.")
+    vocab = tf.shape(log_q)[-1]
+    flat = tf.reshape(log_q, [-1, vocab])
+    cumulative = tf.math.cumsum(tf.exp(flat), axis=-1)
+    draws = generator.uniform(
+        tf.stack([tf.shape(flat)[0], k]), minval=tiny, maxval=1.0, dtype=log_q.dtype
+    )
+    items = tf.searchsorted(cumulative, draws * cumulative[:, -1:])
+    items = tf.minimum(tf.cast(items, tf.int32), vocab - 1)
+    return tf.reshape(items, tf.concat([tf.shape(log_q)[:-1], [k]], 0))

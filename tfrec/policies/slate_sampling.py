@@ -31,23 +31,16 @@ from tf_agents.trajectories import policy_step
 from tf_agents.trajectories import time_step as ts
 
 from tfrec.networks.actor import ActorNetwork
-from tfrec.policies.slate_distribution import SLATE_MODELS, mixture_log_probs, slate_log_prob
+from tfrec.policies.slate_distribution import (
+    SLATE_MODELS,
+    mixture_log_probs,
+    sample_slates,
+    slate_log_prob,
+)
 from tfrec.policies.topk import LOG_PROBABILITY, _TopKPolicy
 from tfrec.specs import INCLUSION_PROPENSITY, SLATE_LOG_PROPENSITY
 
 __all__ = ["SlateSamplingPolicy"]
-
-
-def _gumbel_top_k(log_q: tf.Tensor, k: int, generator: tf.random.Generator) -> tf.Tensor:
-    """Indices ``[..., k]`` of a Plackett-Luce sample without replacement from ``exp(log_q)``."""
-    uniform = generator.uniform(
-        tf.shape(log_q),
-        minval=tf.experimental.numpy.finfo(log_q.dtype).tiny,
-        maxval=1.0,
-        dtype=log_q.dtype,
-    )
-    _, items = tf.math.top_k(log_q - tf.math.log(-tf.math.log(uniform)), k=k)
-    return items
 
 
 class SlateSamplingPolicy(_TopKPolicy):
@@ -136,7 +129,7 @@ class SlateSamplingPolicy(_TopKPolicy):
             return tf.fill(tf.shape(items), float("nan"))
         samples = self._inclusion_samples
         tiled = tf.repeat(log_q[:, None, :], samples, axis=1)  # [B, S, V]
-        drawn = _gumbel_top_k(tiled, k, self._generator)  # [B, S, k]
+        drawn = sample_slates(tiled, k, self._generator, "plackett_luce")  # [B, S, k]
         hit = tf.equal(drawn[:, :, :, None], items[:, None, None, :])  # [B, S, k, k]
         return tf.reduce_mean(tf.cast(tf.reduce_any(hit, axis=2), tf.float32), axis=1)
 
@@ -145,21 +138,7 @@ class SlateSamplingPolicy(_TopKPolicy):
     ) -> policy_step.PolicyStep:
         del seed  # the policy's own generator draws (reproducible, checkpointed)
         log_q = self.item_log_probs(time_step)
-        if self._slate_model == "plackett_luce":
-            items = _gumbel_top_k(log_q, self._k, self._generator)
-        else:
-            draws = self._generator.uniform(
-                tf.concat([tf.shape(log_q)[:1], [self._k, 1]], 0),
-                minval=tf.experimental.numpy.finfo(log_q.dtype).tiny,
-                maxval=1.0,
-                dtype=log_q.dtype,
-            )
-            cumulative = tf.math.cumsum(tf.exp(log_q), axis=-1)  # [B, V]
-            items = tf.searchsorted(
-                cumulative, tf.reshape(draws, [-1, self._k]) * cumulative[:, -1:]
-            )
-            items = tf.minimum(items, tf.shape(log_q)[-1] - 1)
-        items = tf.cast(items, tf.int32)
+        items = sample_slates(log_q, self._k, self._generator, self._slate_model)
         item_log_probs = tf.gather(log_q, items, batch_dims=1)
         info = {
             LOG_PROBABILITY: item_log_probs,

@@ -130,6 +130,7 @@ def build_agent(
         temperature=config.temperature,
         behavior_head=config.experience == "clicks",
         value_head=config.resolved_value_baseline,
+        slate_critic=config.critic is not None,
     )
     agent = TopKOffPolicyReinforceAgent(
         spec,
@@ -156,6 +157,10 @@ def build_agent(
         slate_model=config.slate_model,
         exploration_epsilon=config.exploration_epsilon,
         inclusion_samples=config.inclusion_samples,
+        advantage_lambda=config.advantage_lambda,
+        critic=config.critic,
+        critic_samples=config.critic_samples,
+        click_loss_weight=config.click_loss_weight,
         sampling_seed=seed,
         train_step_counter=train_step_counter,
     )

@@ -16,7 +16,7 @@ import dataclasses
 import math
 
 from tfrec.agents.corrections import DEFAULT_WEIGHT_CAP
-from tfrec.agents.reinforce import CORRECTIONS, EXPERIENCES
+from tfrec.agents.reinforce import CORRECTIONS, CRITICS, EXPERIENCES
 from tfrec.networks.sampled import SAMPLERS
 from tfrec.policies.slate_distribution import SLATE_MODELS
 from tfrec.specs import NUM_RESERVED
@@ -89,8 +89,19 @@ class AgentConfig:
         ``(1 - ε)·π + ε·uniform`` over the whole catalog.
       inclusion_samples: Monte-Carlo draws for the logged Plackett-Luce inclusion
         probabilities (0: not logged, NaN).
+      advantage_lambda: impressions mode with a value baseline: None (default) uses the
+        Monte-Carlo advantage ``R_t - V(s_t)``; ``λ`` in ``[0, 1]`` uses GAE(λ)
+        (:func:`tfrec.agents.slate_terms.generalized_advantages`).
+      critic: None (REINFORCE on the shown slates) or ``"slateq"``: actor-critic with SlateQ's
+        decomposition ``Q(s, A) = Σ P(i|s, A) Q̄(s, i)`` (learned click model and item values,
+        :class:`tfrec.networks.slate_critic.SlateCritic`) scoring ``critic_samples`` slates
+        sampled from the policy per step (impressions only).
+      critic_samples: slates scored per step by the critic (>= 2, leave-one-out baseline).
+      click_loss_weight: weight of the critic's click-model cross-entropy.
       slate_size: ``K`` of the policies and of the top-K correction.
-      correction: ``"none"`` (plain REINFORCE), ``"importance"`` (capped π/β) or ``"topk"``.
+      correction: ``"none"`` (plain REINFORCE), ``"importance"`` (capped π/β; per slate with
+        impressions) or ``"topk"`` (λ_K·π/β; per shown item with impressions). None:
+        ``"importance"`` with impressions, ``"topk"`` with clicks.
       weight_cap: ``c`` of ``min(π/β, c)`` (default ``e^3``); None disables capping.
       normalize_weights: normalised importance sampling.
       gamma: discount factor in ``[0, 1]``; None: 1.0 with impressions (sessions end; the
@@ -125,8 +136,12 @@ class AgentConfig:
     slate_model: str = "plackett_luce"
     exploration_epsilon: float = 0.05
     inclusion_samples: int = 0
+    advantage_lambda: float | None = None
+    critic: str | None = None
+    critic_samples: int = 8
+    click_loss_weight: float = 1.0
     slate_size: int = 5
-    correction: str = "topk"
+    correction: str | None = None
     weight_cap: float | None = DEFAULT_WEIGHT_CAP
     normalize_weights: bool = False
     gamma: float | None = None
@@ -149,7 +164,7 @@ class AgentConfig:
     def __post_init__(self) -> None:
         if self.slate_size < 1:
             raise ValueError(f"AgentConfig.slate_size must be >= 1, got {self.slate_size}.")
-        if self.correction not in CORRECTIONS:
+        if self.correction is not None and self.correction not in CORRECTIONS:
             raise ValueError(
                 f"AgentConfig.correction must be one of {CORRECTIONS}, got {self.correction!r}."
             )
@@ -164,6 +179,17 @@ class AgentConfig:
         if not 0.0 <= self.exploration_epsilon <= 1.0:
             raise ValueError(
                 f"AgentConfig.exploration_epsilon must be in [0, 1], got {self.exploration_epsilon}."
+            )
+        if self.critic is not None and self.critic not in CRITICS:
+            raise ValueError(
+                f"AgentConfig.critic must be one of {CRITICS} or None, got {self.critic!r}."
+            )
+        if self.critic_samples < 2:
+            raise ValueError(f"AgentConfig.critic_samples must be >= 2, got {self.critic_samples}.")
+        if self.advantage_lambda is not None and not 0.0 <= self.advantage_lambda <= 1.0:
+            raise ValueError(
+                f"AgentConfig.advantage_lambda must be in [0, 1] or None, got "
+                f"{self.advantage_lambda}."
             )
         if self.inclusion_samples < 0:
             raise ValueError(
@@ -227,7 +253,7 @@ class AgentConfig:
         """``value_baseline``, or its default (on with impressions, off with clicks)."""
         if self.value_baseline is not None:
             return bool(self.value_baseline)
-        return self.experience == "impressions"
+        return self.experience == "impressions" and self.critic is None
 
     def check_catalog(self, vocab_size: int) -> None:
         """Checks the fields that depend on the catalog.

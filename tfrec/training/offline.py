@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from tfrec.agents.reinforce import TopKOffPolicyReinforceAgent
 from tfrec.data import InteractionLog, ItemVocabulary, build_sequences, session_dataset
+from tfrec.data.impressions import ImpressionLog, impression_dataset
 from tfrec.training.builders import build_agent, build_encoder, warm_start_encoder
 from tfrec.training.checkpoints import make_checkpoint_manager, restore_latest
 from tfrec.training.config import AgentConfig, EncoderConfig, OfflineConfig
@@ -162,7 +163,9 @@ def train_from_log(
     """Trains a top-K off-policy REINFORCE agent on an interaction log.
 
     Args:
-      log: the interactions (``propensity`` column used as logged β where not NaN).
+      log: a click log (``propensity`` column used as logged β where not NaN; the click-only
+        mode) or an impression log (:class:`tfrec.data.ImpressionLog`: every shown slate, the
+        slate policy gradient; its ``slate_log_propensity`` is the logged β of each slate).
       agent_config: agent settings (defaults when None).
       encoder_config: encoder settings (defaults when None; ignored for the architecture when
         ``warm_start`` is given, whose weights must match it).
@@ -188,11 +191,20 @@ def train_from_log(
       NonFiniteLossError: when the loss becomes NaN/Inf (the step is named; the newest
         checkpoint is the last good one).
     """
-    agent_config = (agent_config or AgentConfig()).with_experience("clicks")
-    if agent_config.experience != "clicks":
+    holds_impressions = isinstance(log, ImpressionLog)
+    agent_config = (agent_config or AgentConfig()).with_experience(
+        "impressions" if holds_impressions else "clicks"
+    )
+    if agent_config.experience == "impressions" and not holds_impressions:
         raise ValueError(
-            "train_from_log trains on a click log (one row per consumed item), which holds no "
-            "unclicked slates: use AgentConfig(experience='clicks') (or leave it None)."
+            "AgentConfig(experience='impressions') needs an impression log (every shown slate, "
+            "tfrec.data.ImpressionLog); this is a click log (one row per consumed item): use "
+            "experience='clicks' (or leave it None)."
+        )
+    if agent_config.experience == "clicks" and holds_impressions:
+        raise ValueError(
+            "AgentConfig(experience='clicks') trains on clicks only, but this is an impression "
+            "log: use experience='impressions' (or leave it None) to learn from every slate."
         )
     encoder_config = encoder_config or EncoderConfig()
     offline_config = offline_config or OfflineConfig()
@@ -200,7 +212,7 @@ def train_from_log(
     agent_config.check_catalog(vocabulary.size)  # before any data or model work
     strategy = strategy or make_strategy(offline_config.strategy)
     check_global_batch(offline_config.batch_size, strategy)
-    sequences = build_sequences(log, vocabulary)
+    sequences = None if holds_impressions else build_sequences(log, vocabulary)
     # The global seed first: it enters the data order's seed, so a resumed run (and any run in a
     # process that trained before) replays the same batches. Keras' tf.random.Generator-backed
     # RNG makes every Dropout layer hold its generator state in a variable, which the checkpoint
@@ -208,15 +220,27 @@ def train_from_log(
     # (the sampled-softmax negatives come from the agent's own tracked generator).
     tf.keras.backend.experimental.enable_tf_random_generator()
     tf.keras.utils.set_random_seed(offline_config.seed)
-    dataset = session_dataset(
-        sequences,
-        encoder_config.max_len,
-        offline_config.max_steps,
-        offline_config.batch_size,
-        shuffle=True,
-        seed=offline_config.seed,
-        session_gap=offline_config.session_gap,
-    )
+    if holds_impressions:
+        dataset = impression_dataset(
+            log,
+            vocabulary,
+            encoder_config.max_len,
+            offline_config.max_steps,
+            offline_config.batch_size,
+            shuffle=True,
+            seed=offline_config.seed,
+            session_gap=offline_config.session_gap,
+        )
+    else:
+        dataset = session_dataset(
+            sequences,
+            encoder_config.max_len,
+            offline_config.max_steps,
+            offline_config.batch_size,
+            shuffle=True,
+            seed=offline_config.seed,
+            session_gap=offline_config.session_gap,
+        )
     with strategy.scope():
         encoder = build_encoder(encoder_config, vocabulary.size)
         if warm_start is not None:
