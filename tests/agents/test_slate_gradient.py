@@ -96,6 +96,7 @@ def test_on_policy_k1_loss_equals_plain_reinforce_with_a_value_network():
         exploration_epsilon=0.0,
         normalize_returns=False,
         value_loss_weight=0.2,
+        scale_value_targets=False,
         gamma=0.9,
     )
     experience = ImpressionBuffer(10, 6).as_trajectory(episodes(1))
@@ -125,7 +126,10 @@ def test_on_policy_k1_loss_equals_plain_reinforce_with_a_value_network():
 
 
 def test_policy_gradient_loss_by_hand():
-    agent = make_agent(2, correction="importance", weight_cap=2.0, normalize_returns=False)
+    agent = make_agent(
+        2, correction="importance", weight_cap=2.0, normalize_returns=False,
+        scale_value_targets=False,
+    )
     eps = episodes(2)
     experience = ImpressionBuffer(10, 6).as_trajectory(eps)
     returns = corrections.discounted_returns(
