@@ -48,6 +48,7 @@ from tfrec.evaluation.ranking import evaluate_ranking
 from tfrec.evaluation.rollouts import RolloutResult, evaluate_policy
 from tfrec.networks.actor import ActorNetwork
 from tfrec.policies.reference import (
+    HistoryInferredOracle,
     MostPopularPolicy,
     far_sighted_policy,
     oracle_myopic_policy,
@@ -253,11 +254,15 @@ def reference_policies(
       popularity: item popularity for "most-popular" (``[num_items]`` or ``[vocab_size]``,
         e.g. the log's :func:`item_counts`); default ``env.item_popularity()``.
       oracles: add "oracle-myopic" and "far-sighted", which read the simulator's true user
-        state (ceilings a learned policy cannot see).
+        state (ceilings a learned policy cannot see), and "history-myopic" /
+        "history-far-sighted", the same with the interests estimated from the observed history
+        (:class:`tfrec.policies.HistoryInferredOracle`: what a policy that sees what the
+        learner sees, plus the item attributes, reaches).
       seed: seed of the random policy.
 
     Returns:
-      ``{"random": ..., "most-popular": ..., ["oracle-myopic": ..., "far-sighted": ...]}``.
+      ``{"random": ..., "most-popular": ..., ["history-myopic": ..., "history-far-sighted": ...,
+      "oracle-myopic": ..., "far-sighted": ...]}``.
     """
     spec = (env.time_step_spec(), env.action_spec())
     if popularity is None:
@@ -266,6 +271,9 @@ def reference_policies(
         "random": random_slate_policy(*spec, seed=seed),
         "most-popular": MostPopularPolicy(*spec, np.asarray(popularity, np.float64) + 1e-9),
     }
+    if oracles and hasattr(env, "catalog"):
+        policies["history-myopic"] = HistoryInferredOracle(env, 0.0)
+        policies["history-far-sighted"] = HistoryInferredOracle(env, 1.0)
     if oracles:
         policies["oracle-myopic"] = oracle_myopic_policy(env)
         policies["far-sighted"] = far_sighted_policy(env)

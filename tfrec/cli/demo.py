@@ -97,7 +97,11 @@ def run_demo(args: argparse.Namespace) -> int:
     encoder = build_encoder(encoder_config(supervised.encoder), env.vocab_size)
     warm_start_encoder(encoder, supervised.encoder)
     agent = build_agent(
-        AgentConfig(slate_size=k, learning_rate=args.learning_rate),
+        AgentConfig(
+            slate_size=k,
+            learning_rate=args.learning_rate,
+            critic=None if args.critic == "none" else args.critic,
+        ),
         encoder,
         args.max_len,
         seed=args.seed,
@@ -133,6 +137,8 @@ def run_demo(args: argparse.Namespace) -> int:
         "most-popular": references["most-popular"],
         "supervised": greedy_policy(supervised.encoder, k),
         "reinforce": agent.policy,
+        "history-myopic": references["history-myopic"],
+        "history-far-sighted": references["history-far-sighted"],
         "oracle-myopic": references["oracle-myopic"],
         "far-sighted": references["far-sighted"],
     }
@@ -217,6 +223,12 @@ def register(commands: Any) -> None:
     demo.add_argument("--epochs", type=positive_int, default=10, help="supervised epochs")
     demo.add_argument("--iterations", type=positive_int, default=20, help="online iterations")
     demo.add_argument("--learning-rate", type=float, default=1e-3, help="REINFORCE learning rate")
+    demo.add_argument(
+        "--critic",
+        choices=("none", "slateq"),
+        default="none",
+        help="advantage estimator: none (return minus a learned baseline) or slateq (critic)",
+    )
     demo.add_argument("--eval-episodes", type=positive_int, default=256, help="sessions per policy")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
     add_common_flags(demo, "print the results as JSON only")
