@@ -65,6 +65,7 @@ def evaluate_return(
 
 
 def _save_loop_state(directory: Path, step: int, state: dict[str, Any]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"loop-{step}.pkl"
     temporary = path.with_suffix(".tmp")
     with open(temporary, "wb") as handle:
