@@ -107,19 +107,25 @@ def has_log_source(args: argparse.Namespace) -> bool:
 
 def load_log(args: argparse.Namespace) -> InteractionLog:
     """The ``InteractionLog`` selected by the data-source flags (``--log``, ``--movielens``, or a
-    generated synthetic log where the command offers one)."""
+    generated synthetic log where the command offers one); a ``--log`` with the impression
+    columns (``slate``, ``position``, ``clicked``) is read as an ``ImpressionLog``."""
     from tfrec.data import InteractionLog, generate_log, load_movielens_100k
 
     if args.log and args.movielens:
         raise ValueError("give either --log or --movielens, not both.")
     if args.log:
-        return InteractionLog.from_file(
+        log = InteractionLog.from_file(
             args.log,
             user_col=args.user_col,
             item_col=args.item_col,
             timestamp_col=args.timestamp_col,
             reward_col=args.reward_col,
         )
+        if {"slate", "position", "clicked"} <= set(log.df.columns):  # every shown slate
+            from tfrec.data.impressions import ImpressionLog
+
+            return ImpressionLog.from_dataframe(log.df)
+        return log
     if args.movielens:
         return load_movielens_100k(args.movielens)
     if not hasattr(args, "users"):

@@ -72,6 +72,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         args.episodes,
         temperature=args.temperature,
         impressions=args.impressions,
+        epsilon=args.epsilon,
         seed=args.seed,
     )
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -111,10 +112,20 @@ def register(commands: Any) -> None:
     simulate.add_argument(
         "--temperature", type=float, default=1.0, help="behaviour softmax temperature"
     )
+    simulate.add_argument(
+        "--epsilon",
+        type=float,
+        default=0.0,
+        help="share of uniformly random slates mixed into the behaviour policy (exploration; "
+        "its propensities stay exact)",
+    )
     simulate.add_argument("--slate-size", type=positive_int, help="slate size K")
     simulate.add_argument("--max-len", type=positive_int, help="observed history window")
     simulate.add_argument(
-        "--impressions", action="store_true", help="one row per shown item (position, clicked)"
+        "--impressions",
+        action="store_true",
+        help="one row per shown item of every slate, clicked or not (slate, position, clicked, "
+        "inclusion propensity, slate log-propensity): the data of impression-level REINFORCE",
     )
     simulate.add_argument("--config", help="YAML settings file (section 'simulator')")
     add_simulator_flags(simulate)

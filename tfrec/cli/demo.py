@@ -92,7 +92,7 @@ def run_demo(args: argparse.Namespace) -> int:
         + ", ".join(f"{m} {v:.3f}" for m, v in supervised.test_metrics.items() if "@" in m),
     )
 
-    section(args, "3/6 top-K off-policy REINFORCE, warm-started from the encoder, online")
+    section(args, "3/6 REINFORCE on impressions (SlateQ critic), warm-started, online")
     tf.keras.utils.set_random_seed(args.seed)
     encoder = build_encoder(encoder_config(supervised.encoder), env.vocab_size)
     warm_start_encoder(encoder, supervised.encoder)
@@ -222,12 +222,13 @@ def register(commands: Any) -> None:
     demo.add_argument("--heads", type=positive_int, default=2, help="attention heads")
     demo.add_argument("--epochs", type=positive_int, default=10, help="supervised epochs")
     demo.add_argument("--iterations", type=positive_int, default=20, help="online iterations")
-    demo.add_argument("--learning-rate", type=float, default=1e-3, help="REINFORCE learning rate")
+    demo.add_argument("--learning-rate", type=float, default=3e-3, help="REINFORCE learning rate")
     demo.add_argument(
         "--critic",
         choices=("none", "slateq"),
-        default="none",
-        help="advantage estimator: none (return minus a learned baseline) or slateq (critic)",
+        default="slateq",
+        help="advantage estimator: slateq (the SlateQ critic) or none (return minus a learned "
+        "state-value baseline)",
     )
     demo.add_argument("--eval-episodes", type=positive_int, default=256, help="sessions per policy")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")

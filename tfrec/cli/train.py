@@ -120,6 +120,8 @@ def _train_reinforce(args: argparse.Namespace, settings: dict, output: Path) -> 
         slate_size=args.slate_size,
         correction=args.correction,
         learning_rate=args.learning_rate,
+        critic=None if args.critic in (None, "none") else args.critic,
+        experience=args.experience,
     )
     progress = not args.quiet
     if args.online:
@@ -254,7 +256,22 @@ def register(commands: Any) -> None:
     train.add_argument("--learning-rate", type=float, help="optimizer learning rate")
     train.add_argument("--slate-size", type=positive_int, help="reinforce: K")
     train.add_argument(
-        "--correction", choices=("none", "importance", "topk"), help="reinforce: off-policy fix"
+        "--correction",
+        choices=("none", "importance", "topk"),
+        help="reinforce: off-policy fix (default: importance per slate on impressions, topk on "
+        "clicks)",
+    )
+    train.add_argument(
+        "--experience",
+        choices=("impressions", "clicks"),
+        help="reinforce: learn from every shown slate (default online and on impression logs) or "
+        "from the clicks only (click logs)",
+    )
+    train.add_argument(
+        "--critic",
+        choices=("none", "slateq"),
+        help="reinforce on impressions: advantage from a learned state-value baseline (none, "
+        "default) or the SlateQ critic (click model + item values)",
     )
     train.add_argument(
         "--strategy",
