@@ -102,9 +102,15 @@ def env(settings: Settings, seed: int) -> InterestEvolutionEnv:
     return InterestEvolutionEnv(settings.config, batch_size=ENV_BATCH, seed=seed)
 
 
-def judge(settings: Settings, policy: Any, name: str) -> dict[str, Any]:
-    """Greedy return on the shared evaluation users, its CI, and the clickbait shares."""
-    eval_env = env(settings, EVAL_SEED)
+def judge(
+    settings: Settings, policy: Any, name: str, eval_env: InterestEvolutionEnv | None = None
+) -> dict[str, Any]:
+    """Greedy return on the shared evaluation users, its CI, and the clickbait shares.
+
+    ``eval_env``: the environment an oracle was built on (oracles read its current users);
+    a fresh one with the evaluation seed otherwise.
+    """
+    eval_env = eval_env if eval_env is not None else env(settings, EVAL_SEED)
     result = evaluate_policy(eval_env, policy, settings.eval_episodes, seed=EVAL_SEED, name=name)
     bait = clickbait_shares(eval_env, policy, min(settings.eval_episodes, 256), seed=EVAL_SEED)
     return {
@@ -156,7 +162,7 @@ def references(settings: Settings) -> dict[str, Any]:
     eval_env = env(settings, EVAL_SEED)
     out = {}
     for name, policy in reference_policies(eval_env, seed=0).items():
-        out[name] = judge(settings, policy, name)
+        out[name] = judge(settings, policy, name, eval_env)
     rows = []
     for seed in settings.seeds:
         run, seconds = supervised_model(settings, seed)
