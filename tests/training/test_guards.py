@@ -16,7 +16,7 @@ from tfrec.training.guards import NonFiniteLossError, NonFiniteLossGuard, check_
 from tfrec.training.offline import train_from_log, train_offline
 
 ENCODER = EncoderConfig(max_len=5, dim=8, num_layers=1, num_heads=1, dropout=0.0)
-AGENT = AgentConfig(slate_size=3, learning_rate=1e-2)
+AGENT = AgentConfig(slate_size=3, learning_rate=1e-2, experience="clicks")  # click-log tests
 BAD_BATCH = 3  # 0-based: the 4th step sees NaN rewards
 
 

@@ -30,7 +30,13 @@ from tfrec.training.resume import (
 # Dropout > 0 and sampled softmax (30 items > threshold 10, 8 negatives): the resumed run must
 # also restore the dropout generators and the agent's sampling generator to match.
 ENCODER = EncoderConfig(max_len=5, dim=8, num_layers=1, num_heads=1, dropout=0.3)
-AGENT = AgentConfig(slate_size=3, learning_rate=1e-2, sampled_softmax_threshold=10, num_sampled=8)
+AGENT = AgentConfig(
+    slate_size=3,
+    learning_rate=1e-2,
+    sampled_softmax_threshold=10,
+    num_sampled=8,
+    experience="clicks",  # these tests train on click logs (session_dataset)
+)
 NUM_STEPS = 300
 OFFLINE = OfflineConfig(
     max_steps=4, batch_size=8, num_train_steps=NUM_STEPS, checkpoint_every=10, progress=False
