@@ -172,6 +172,10 @@ def _train_reinforce(args: argparse.Namespace, settings: dict, output: Path) -> 
             progress=progress,
             strategy=args.strategy,
         )
+        if vocabulary is None and args.catalog_items:
+            from tfrec.environments import catalog_vocabulary
+
+            vocabulary = catalog_vocabulary(args.catalog_items)
         result = train_from_log(
             load_log(args),
             agent_cfg,
@@ -246,8 +250,8 @@ def register(commands: Any) -> None:
         "--catalog-items",
         type=positive_int,
         metavar="N",
-        help="supervised: index items as the simulator catalog item_0..item_<N-1> (to warm-start "
-        "--online training or evaluate --simulator)",
+        help="supervised, or reinforce on a log: index items as the simulator catalog "
+        "item_0..item_<N-1> (to warm-start --online training or evaluate --simulator)",
     )
     train.add_argument(
         "--steps", type=positive_int, help="reinforce: gradient steps (offline) or iterations"
