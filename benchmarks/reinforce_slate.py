@@ -247,7 +247,7 @@ def offline(settings: Settings) -> dict[str, Any]:
     variants = {
         "(b) uncorrected": dict(correction="none"),
         "(c) pi/beta per slate": dict(correction="importance"),
-        "(d) top-K per item": dict(correction="topk"),
+        "(d) top-K per item": dict(correction="topk", slate_model="independent"),
         "slateq critic": dict(critic="slateq"),
     }
     out: dict[str, Any] = {}

@@ -62,9 +62,13 @@ def test_collector_refuses_a_policy_without_slate_propensity():
     collector = ImpressionCollector(ImpressionBuffer(4, 4), batch_size=1)
     collector.observe_trajectory(
         trajectory.Trajectory(
-            step_type=np.array([FIRST]), observation=np.zeros((1, 2), np.int32),
-            action=np.array([[2, 3]]), policy_info={"log_probability": np.zeros((1, 2))},
-            next_step_type=np.array([MID]), reward=np.zeros(1), discount=np.ones(1),
+            step_type=np.array([FIRST]),
+            observation=np.zeros((1, 2), np.int32),
+            action=np.array([[2, 3]]),
+            policy_info={"log_probability": np.zeros((1, 2))},
+            next_step_type=np.array([MID]),
+            reward=np.zeros(1),
+            discount=np.ones(1),
         )
     )
     with pytest.raises(ValueError, match="slate_log_propensity"):
@@ -76,19 +80,26 @@ CONFIG = InterestEvolutionConfig(
 )
 
 
-def _run(tmp_path, iterations, critic=None):
+def _run(tmp_path, iterations, critic=None, dropout=0.0):
     env = InterestEvolutionEnv(CONFIG, batch_size=8, seed=0)
     tf.keras.utils.set_random_seed(0)
     encoder = build_encoder(
-        EncoderConfig(max_len=5, dim=8, num_layers=1, num_heads=1, dropout=0.0), env.vocab_size
+        EncoderConfig(max_len=5, dim=8, num_layers=1, num_heads=1, dropout=dropout),
+        env.vocab_size,
     )
     agent = build_agent(AgentConfig(slate_size=3, learning_rate=1e-2, critic=critic), encoder, 5)
     history = train_in_simulator(
         agent,
         env,
         OnlineConfig(
-            num_iterations=iterations, collect_steps_per_iteration=12, train_steps_per_iteration=2,
-            batch_size=8, buffer_capacity=32, eval_every=2, eval_episodes=8, progress=False,
+            num_iterations=iterations,
+            collect_steps_per_iteration=12,
+            train_steps_per_iteration=2,
+            batch_size=8,
+            buffer_capacity=32,
+            eval_every=2,
+            eval_episodes=8,
+            progress=False,
             checkpoint_every=1,
         ),
         eval_env=InterestEvolutionEnv(CONFIG, batch_size=8, seed=1),
@@ -108,11 +119,16 @@ def test_train_in_simulator_records_evaluations_and_every_loss(tmp_path, critic)
     assert all(np.isfinite(v).all() for v in history.losses.values())
 
 
-def test_a_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
-    whole, whole_history = _run(tmp_path / "whole", 4)
-    _run(tmp_path / "cut", 2)  # the process "dies" after iteration 2: nothing survives in memory
-    resumed, resumed_history = _run(tmp_path / "cut", 4)
+@pytest.mark.parametrize("critic", [None, "slateq"])
+def test_a_killed_run_resumes_to_the_uninterrupted_result(tmp_path, critic):
+    whole, whole_history = _run(tmp_path / "whole", 4, critic, dropout=0.2)
+    _run(tmp_path / "cut", 2, critic, dropout=0.2)  # "dies" after iteration 2: no memory kept
+    # A crash after the loop file of iteration 3 was written but before its checkpoint:
+    (tmp_path / "cut" / "loop-3.pkl").write_bytes((tmp_path / "cut" / "loop-2.pkl").read_bytes())
+    resumed, resumed_history = _run(tmp_path / "cut", 4, critic, dropout=0.2)
     for a, b in zip(whole.actor_network.trainable_weights, resumed.actor_network.trainable_weights):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
     assert resumed_history.eval_returns == pytest.approx(whole_history.eval_returns)
     assert resumed_history.losses["loss"] == pytest.approx(whole_history.losses["loss"], rel=1e-4)
+    kept = sorted(p.name for p in (tmp_path / "cut").glob("loop-*.pkl"))
+    assert kept == ["loop-2.pkl", "loop-3.pkl", "loop-4.pkl"]  # pruned with ckpts (keep 3)

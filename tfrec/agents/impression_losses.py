@@ -56,7 +56,13 @@ class ImpressionLossMixin:
         allowed = tf.reduce_sum(tf.cast(logits > logits.dtype.min, tf.int32), axis=-1)
         return mixture_log_probs(logits, self._exploration_epsilon, allowed), entropy
 
-    def slate_log_probs(self, observation: tf.Tensor, slates: tf.Tensor, training: bool = False):
+    def slate_log_probs(
+        self,
+        observation: tf.Tensor,
+        slates: tf.Tensor,
+        training: bool = False,
+        mask: tf.Tensor | None = None,
+    ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
         """``log q_θ(A|s)`` of slates under the collect policy's distribution, and π's entropy.
 
         ``q_θ = (1 - ε)·π_θ + ε·uniform`` over the recommendable items (history excluded when the
@@ -67,9 +73,16 @@ class ImpressionLossMixin:
           observation: int ``[..., max_len]`` histories.
           slates: int ``[..., K]`` slates.
           training: forwarded to the encoder (dropout).
+          mask: optional float ``[...]``, 1 on real steps: the items of other steps (boundary
+            padding) count as probability 1, so a padding slate the policy could never show
+            (e.g. with ``exclude_history``) does not turn the masked loss into NaN; a real step
+            whose slate has probability 0 is an error.
 
         Returns:
           ``(log_q [...], entropy [...], states [..., state_dim], item_log_q [..., K])``.
+
+        Raises:
+          InvalidArgumentError: a real step shows an item of probability 0 under ``q_θ``.
         """
         network = self._actor_network
         states = network.states(observation, training=training)
@@ -86,6 +99,15 @@ class ImpressionLossMixin:
         log_q = mixture_log_probs(logits, self._exploration_epsilon, allowed)
         flat_slates = tf.reshape(tf.cast(slates, tf.int32), [-1, self._slate_size])
         item_log_q = tf.gather(log_q, flat_slates, batch_dims=1)
+        if mask is not None:
+            real = tf.reshape(mask, [-1, 1]) > 0
+            tf.debugging.assert_all_finite(
+                tf.where(real, item_log_q, 0.0),
+                "a real step's slate holds an item of probability 0 under the policy (an item of "
+                "the history with exclude_history=True, or padding/OOV): drop those steps or "
+                "build the agent with exclude_history=False.",
+            )
+            item_log_q = tf.where(real, item_log_q, 0.0)
         log_q_slate = slate_log_prob(item_log_q, self._slate_model)
         item_log_q = tf.reshape(item_log_q, tf.shape(slates))
         return tf.reshape(log_q_slate, outer), tf.reshape(entropy, outer), states, item_log_q
@@ -122,10 +144,16 @@ class ImpressionLossMixin:
             num_episodes, 0.0, message="The batch holds no complete episode: nothing to learn."
         )
         log_q, entropy, states, item_log_q = self.slate_log_probs(
-            experience.observation, experience.action, training=training
+            experience.observation, experience.action, training=training, mask=mask
         )
         if self._critic is not None:
             return self._critic_loss(experience, returns, mask, num_episodes, states, entropy)
+        # The importance weights compare with the β the collect policy logged without dropout.
+        ratio_log_q, ratio_item_log_q = log_q, item_log_q
+        if training and self._correction != "none" and getattr(network.encoder, "dropout", 0):
+            ratio_log_q, _, _, ratio_item_log_q = self.slate_log_probs(
+                experience.observation, experience.action, training=False, mask=mask
+            )
         if self._correction == "none":
             step_weights = tf.ones_like(log_q)
             weighted_log_prob = log_q
@@ -142,8 +170,13 @@ class ImpressionLossMixin:
                 "propensity column) or use correction='importance' (the slate ratio).",
             )
             log_alpha = corrections.log_inclusion_probability(item_log_q, self._slate_size)
+            ratio_log_alpha = corrections.log_inclusion_probability(
+                ratio_item_log_q, self._slate_size
+            )
             item_weights = corrections.cap_weights(
-                tf.exp(tf.stop_gradient(log_alpha) - tf.math.log(tf.where(real, logged, 1.0))),
+                tf.exp(
+                    tf.stop_gradient(ratio_log_alpha) - tf.math.log(tf.where(real, logged, 1.0))
+                ),
                 self._weight_cap,
             )
             item_weights = tf.stop_gradient(item_weights * tf.cast(real, tf.float32))
@@ -156,7 +189,7 @@ class ImpressionLossMixin:
                 "a real step has no logged slate_log_propensity; use correction='none'.",
             )
             step_weights = slate_terms.slate_importance_weights(
-                log_q, tf.where(mask > 0, logged, 0.0), self._weight_cap
+                ratio_log_q, tf.where(mask > 0, logged, 0.0), self._weight_cap
             )
             if self._normalize_weights:
                 step_weights = corrections.normalize_weights(step_weights, mask)

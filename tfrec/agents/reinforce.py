@@ -266,6 +266,18 @@ class TopKOffPolicyReinforceAgent(ImpressionLossMixin, reinforce_agent.Reinforce
                 )
             if int(critic_samples) < 2:
                 raise ValueError(f"critic_samples must be >= 2, got {critic_samples}.")
+        if (
+            experience == "impressions"
+            and correction == "topk"
+            and critic is None
+            and slate_model != "independent"
+        ):
+            raise ValueError(
+                "correction='topk' on impressions weighs each shown item by its inclusion "
+                "probability 1 - (1 - q)^K, that of K independent draws (§4.3): use "
+                "slate_model='independent' with it, or correction='importance' (the exact "
+                "Plackett-Luce slate ratio)."
+            )
         self._critic = critic
         self._critic_samples = int(critic_samples)
         self._click_loss_weight = float(click_loss_weight)
@@ -287,7 +299,7 @@ class TopKOffPolicyReinforceAgent(ImpressionLossMixin, reinforce_agent.Reinforce
                 slate_model=slate_model,
                 exclude_history=exclude_history,
                 inclusion_samples=inclusion_samples,
-                seed=sampling_seed,
+                seed=sampling_seed + 1,  # a stream apart from the agent's own generator
             )
         else:
             self._collect_policy = BoltzmannTopKPolicy(

@@ -47,10 +47,13 @@ def plackett_luce_log_prob(item_log_probs: tf.Tensor) -> tf.Tensor:
       float ``[...]`` slate log-probabilities.
     """
     item_log_probs = tf.convert_to_tensor(item_log_probs)
-    probs = tf.exp(item_log_probs)
+    # float64: with a peaked q, 1 - Σ q_j cancels catastrophically in float32 (q_1 = 1 - 2e-9
+    # is 1.0 there), while its log-probability (-2e-9) is exact in float32.
+    probs = tf.exp(tf.cast(item_log_probs, tf.float64))
     drawn_before = tf.math.cumsum(probs, axis=-1, exclusive=True)
-    remaining = tf.maximum(1.0 - drawn_before, tf.experimental.numpy.finfo(probs.dtype).tiny)
-    return tf.reduce_sum(item_log_probs - tf.math.log(remaining), axis=-1)
+    remaining = tf.maximum(1.0 - drawn_before, 1e-300)
+    log_remaining = tf.cast(tf.math.log(remaining), item_log_probs.dtype)
+    return tf.reduce_sum(item_log_probs - log_remaining, axis=-1)
 
 
 def independent_slate_log_prob(item_log_probs: tf.Tensor) -> tf.Tensor:

@@ -10,7 +10,7 @@ import tensorflow as tf
 from tfrec.agents.reinforce import TopKOffPolicyReinforceAgent
 from tfrec.encoders import SequenceEncoder
 from tfrec.networks.actor import ActorNetwork
-from tfrec.specs import time_step_spec
+from tfrec.specs import NUM_RESERVED, time_step_spec
 from tfrec.training.config import AgentConfig, EncoderConfig
 from tfrec.training.optimizers import LazyAdam
 
@@ -18,7 +18,13 @@ __all__ = ["build_agent", "build_encoder", "make_optimizer", "warm_start_encoder
 
 
 def build_encoder(config: EncoderConfig, vocab_size: int) -> SequenceEncoder:
-    """A built ``SequenceEncoder`` for ``vocab_size`` indices (reserved ones included)."""
+    """A built ``SequenceEncoder`` for ``vocab_size`` indices (reserved ones included).
+
+    Turns on Keras' ``tf.random.Generator``-backed RNG first, so the dropout layers keep their
+    generator state in variables that a checkpoint can restore
+    (``tfrec.training.resume.random_generators``): resumed runs draw the same masks.
+    """
+    tf.keras.backend.experimental.enable_tf_random_generator()
     encoder = SequenceEncoder(
         vocab_size,
         config.max_len,
@@ -123,6 +129,11 @@ def build_agent(
     vocab_size = int(encoder.item_embedding.vocab_size)
     config = config.with_experience("impressions")
     config.check_catalog(vocab_size)
+    if config.exclude_history and vocab_size - NUM_RESERVED - max_len < config.slate_size:
+        raise ValueError(
+            f"AgentConfig.exclude_history leaves {vocab_size - NUM_RESERVED - max_len} items once "
+            f"a full history of {max_len} is excluded, fewer than slate_size={config.slate_size}."
+        )
     spec = time_step_spec(max_len, vocab_size)
     network = ActorNetwork(
         spec.observation,

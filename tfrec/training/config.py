@@ -104,8 +104,8 @@ class AgentConfig:
         ``"importance"`` with impressions, ``"topk"`` with clicks.
       weight_cap: ``c`` of ``min(π/β, c)`` (default ``e^3``); None disables capping.
       normalize_weights: normalised importance sampling.
-      gamma: discount factor in ``[0, 1]``; None: 1.0 with impressions (sessions end; the
-        return is the sum over environment steps), 0.9 with clicks.
+      gamma: discount factor in ``[0, 1]``; None: 0.9 with clicks, else 1.0 (impressions:
+        sessions end; the return is the sum over environment steps).
       normalize_returns: impressions: centre and scale the advantages over the batch's real
         steps; clicks: scale only (no centring, see ``tfrec.agents.reinforce``).
       optimizer: ``"lazy_adam"`` (default, :class:`~tfrec.training.optimizers.LazyAdam`),
@@ -184,6 +184,13 @@ class AgentConfig:
             raise ValueError(
                 f"AgentConfig.critic must be one of {CRITICS} or None, got {self.critic!r}."
             )
+        if self.critic is not None and self.value_baseline:
+            raise ValueError(
+                "AgentConfig.value_baseline=True has no use with critic='slateq' (the critic's "
+                "leave-one-out samples are the baseline): leave value_baseline None or False."
+            )
+        if self.critic is not None and self.experience == "clicks":
+            raise ValueError("AgentConfig.critic='slateq' learns from impressions, not clicks.")
         if self.critic_samples < 2:
             raise ValueError(f"AgentConfig.critic_samples must be >= 2, got {self.critic_samples}.")
         if self.advantage_lambda is not None and not 0.0 <= self.advantage_lambda <= 1.0:
@@ -246,14 +253,14 @@ class AgentConfig:
         """``gamma``, or its default for the experience mode (1.0 impressions, 0.9 clicks)."""
         if self.gamma is not None:
             return float(self.gamma)
-        return 1.0 if self.experience == "impressions" else 0.9
+        return 0.9 if self.experience == "clicks" else 1.0
 
     @property
     def resolved_value_baseline(self) -> bool:
         """``value_baseline``, or its default (on with impressions, off with clicks)."""
         if self.value_baseline is not None:
             return bool(self.value_baseline)
-        return self.experience == "impressions" and self.critic is None
+        return self.experience != "clicks" and self.critic is None
 
     def check_catalog(self, vocab_size: int) -> None:
         """Checks the fields that depend on the catalog.
