@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
 from tfrec.layers.embedding import ItemEmbedding
@@ -72,6 +73,13 @@ class SlateCritic(tf.keras.layers.Layer):
           slates: int ``[..., K]`` item indices.
         """
         item = self._item_scores(self.click_table, states, slates)
+        # A repeated item (slates of independent draws) is one option, at its first position,
+        # as the simulators' choice model counts it.
+        k = slates.shape[-1]
+        same = tf.equal(slates[..., :, None], slates[..., None, :])  # [..., K, K]
+        before = tf.constant(np.tril(np.ones((k, k), bool), -1))  # j < i
+        repeated = tf.reduce_any(same & before, axis=-1)  # [..., K]
+        item = tf.where(repeated, tf.cast(item.dtype.min, item.dtype), item)
         no_click = self.no_click_logit(states)  # [..., 1]
         return tf.concat([no_click, item], axis=-1)
 
