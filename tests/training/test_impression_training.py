@@ -132,3 +132,82 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(tmp_path, critic):
     assert resumed_history.losses["loss"] == pytest.approx(whole_history.losses["loss"], rel=1e-4)
     kept = sorted(p.name for p in (tmp_path / "cut").glob("loop-*.pkl"))
     assert kept == ["loop-2.pkl", "loop-3.pkl", "loop-4.pkl"]  # pruned with ckpts (keep 3)
+
+
+# The online command: the same one is run, SIGKILLed after its first checkpoint, and run again.
+ONLINE_SCRIPT = """
+import json, sys
+import numpy as np
+import tfrec
+import tensorflow as tf
+from tfrec.environments.catalog import CatalogConfig
+from tfrec.environments.simulator import InterestEvolutionConfig, InterestEvolutionEnv
+from tfrec.training.builders import build_agent, build_encoder
+from tfrec.training.config import AgentConfig, EncoderConfig, OnlineConfig
+from tfrec.training.online import train_in_simulator
+
+config = InterestEvolutionConfig(
+    catalog=CatalogConfig(num_items=40), slate_size=3, max_len=5, max_steps=12
+)
+env = InterestEvolutionEnv(config, batch_size=8, seed=0)
+tf.keras.utils.set_random_seed(0)
+encoder = build_encoder(
+    EncoderConfig(max_len=5, dim=8, num_layers=1, num_heads=1, dropout=0.2), env.vocab_size
+)
+agent = build_agent(AgentConfig(slate_size=3, learning_rate=1e-2, critic="slateq"), encoder, 5)
+history = train_in_simulator(
+    agent, env,
+    OnlineConfig(num_iterations=int(sys.argv[3]), collect_steps_per_iteration=12,
+                 train_steps_per_iteration=2, batch_size=8, buffer_capacity=32, eval_every=5,
+                 eval_episodes=8, progress=False, checkpoint_every=1),
+    eval_env=InterestEvolutionEnv(config, batch_size=8, seed=1),
+    checkpoint_dir=sys.argv[1],
+)
+np.save(sys.argv[2] + ".npy", agent.actor_network.item_embeddings.numpy())
+with open(sys.argv[2], "w") as f:
+    json.dump({"returns": history.eval_returns, "loss": history.losses["loss"]}, f)
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_then_same_online_command_resumes_to_the_uninterrupted_result(tmp_path):
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "online.py"
+    script.write_text(ONLINE_SCRIPT)
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    iterations = "12"
+    reference = tmp_path / "reference.json"
+    subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "ref_ckpt"), str(reference), iterations],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    ckpt, out = tmp_path / "ckpt", tmp_path / "out.json"
+    command = [sys.executable, str(script), str(ckpt), str(out), iterations]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 300
+    while not list(ckpt.glob("ckpt-2.index")):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"no checkpoint before exit/timeout:\n{process.stdout.read().decode()}")
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    assert not out.exists(), "training finished before the kill: raise the iterations"
+    resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    got, want = json.loads(out.read_text()), json.loads(reference.read_text())
+    np.testing.assert_allclose(got["returns"], want["returns"], rtol=1e-4)
+    np.testing.assert_allclose(got["loss"], want["loss"], rtol=1e-3)
+    np.testing.assert_allclose(
+        np.load(str(out) + ".npy"), np.load(str(reference) + ".npy"), rtol=1e-4, atol=1e-5
+    )
