@@ -139,7 +139,8 @@ def test_demo_writes_everything(demo_dirs):
     results = json.loads((runs / "results.json").read_text())
     policies = [row["policy"] for row in results["simulator"]]
     assert policies == [
-        "random", "most-popular", "supervised", "reinforce", "oracle-myopic", "far-sighted"
+        "random", "most-popular", "supervised", "reinforce", "history-myopic",
+        "history-far-sighted", "oracle-myopic", "far-sighted",
     ]  # fmt: skip
     assert len(results["recommendation"]) == 3
     assert (models / "1" / "saved_model.pb").is_file()
@@ -183,7 +184,8 @@ def test_evaluate_export_and_train(demo_dirs, capsys, tmp_path):
         "item-knn",
     ]
     assert {"hr@10", "ndcg@20", "coverage@10"} <= set(result["ranking"][0])
-    assert result["simulator"][0]["policy"] == "model" and len(result["simulator"]) == 5
+    # model, random, most-popular, history-myopic, history-far-sighted, oracle-myopic, far-sighted
+    assert result["simulator"][0]["policy"] == "model" and len(result["simulator"]) == 7
 
     export = tmp_path / "serving" / "mine"
     assert cli.main(["export", "--model", supervised, "--output", str(export), "--k", "2"]) == 0
