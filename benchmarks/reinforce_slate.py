@@ -130,7 +130,15 @@ def over_seeds(rows: list[dict[str, Any]]) -> dict[str, Any]:
     else:
         mean = low = high = float(returns[0])
     out = {"mean": mean, "low": low, "high": high, "per_seed": returns.tolist()}
-    for key in ("clickbait_shown", "clickbait_clicked", "seconds", "ctr"):
+    for key in (
+        "clickbait_shown",
+        "clickbait_clicked",
+        "seconds",
+        "ctr",
+        "value_bias_vs_quality",
+        "value_bias_vs_length",
+        "click_bias_vs_appeal",
+    ):
         if key in rows[0]:
             out[key] = float(np.mean([r[key] for r in rows]))
     return out
@@ -176,6 +184,22 @@ def references(settings: Settings) -> dict[str, Any]:
     return out
 
 
+def critic_diagnostics(agent: Any, sim: InterestEvolutionEnv) -> dict[str, float]:
+    """What the SlateQ critic learned about items: correlation of its per-item value bias with
+    the true item quality and length, and of its click bias with the true appeal."""
+    critic = agent.actor_network.slate_critic
+    if critic is None:
+        return {}
+    value_bias = critic.value_table.output_bias.numpy()[2:]
+    click_bias = critic.click_table.output_bias.numpy()[2:]
+    catalog = sim.catalog
+    return {
+        "value_bias_vs_quality": float(np.corrcoef(value_bias, catalog.quality)[0, 1]),
+        "value_bias_vs_length": float(np.corrcoef(value_bias, catalog.length)[0, 1]),
+        "click_bias_vs_appeal": float(np.corrcoef(click_bias, catalog.appeal)[0, 1]),
+    }
+
+
 def online(settings: Settings, estimators: list[str], plot: Path | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     curves: dict[str, list[list[float]]] = {}
@@ -217,7 +241,13 @@ def online(settings: Settings, estimators: list[str], plot: Path | None) -> dict
                     ),
                     eval_env=env(settings, 500 + seed),
                 )
-                rows.append({**judge(settings, agent.policy, key), "seconds": history.seconds})
+                rows.append(
+                    {
+                        **judge(settings, agent.policy, key),
+                        "seconds": history.seconds,
+                        **critic_diagnostics(agent, train_env),
+                    }
+                )
                 curves.setdefault(key, []).append(history.eval_returns)
                 steps[key] = history.eval_steps
                 print(
