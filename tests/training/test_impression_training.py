@@ -10,6 +10,7 @@ from tf_agents.trajectories import trajectory
 
 from tfrec.environments.catalog import CatalogConfig
 from tfrec.environments.simulator import InterestEvolutionConfig, InterestEvolutionEnv
+from tfrec.evaluation.rollouts import evaluate_policy
 from tfrec.specs import CLICK_POSITION, INCLUSION_PROPENSITY, SLATE_LOG_PROPENSITY
 from tfrec.training.builders import build_agent, build_encoder
 from tfrec.training.config import AgentConfig, EncoderConfig, OnlineConfig
@@ -80,7 +81,7 @@ CONFIG = InterestEvolutionConfig(
 )
 
 
-def _run(tmp_path, iterations, critic=None, dropout=0.0):
+def _run(tmp_path, iterations, critic=None, dropout=0.0, keep_best=False):
     env = InterestEvolutionEnv(CONFIG, batch_size=8, seed=0)
     tf.keras.utils.set_random_seed(0)
     encoder = build_encoder(
@@ -101,11 +102,21 @@ def _run(tmp_path, iterations, critic=None, dropout=0.0):
             eval_episodes=8,
             progress=False,
             checkpoint_every=1,
+            keep_best=keep_best,
         ),
         eval_env=InterestEvolutionEnv(CONFIG, batch_size=8, seed=1),
         checkpoint_dir=tmp_path,
     )
     return agent, history
+
+
+def test_keep_best_restores_the_weights_of_the_best_evaluation(tmp_path):
+    agent, history = _run(tmp_path, 4, keep_best=True)
+    best = int(np.argmax(history.eval_returns))
+    assert history.best_step == history.eval_steps[best]
+    eval_env = InterestEvolutionEnv(CONFIG, batch_size=8, seed=1)
+    again = evaluate_policy(eval_env, agent.policy, 8, seed=12345).mean_return
+    assert again == pytest.approx(history.eval_returns[best], rel=1e-6)
 
 
 @pytest.mark.parametrize("critic", [None, "slateq"])
@@ -144,6 +155,7 @@ from tfrec.environments.catalog import CatalogConfig
 from tfrec.environments.simulator import InterestEvolutionConfig, InterestEvolutionEnv
 from tfrec.training.builders import build_agent, build_encoder
 from tfrec.training.config import AgentConfig, EncoderConfig, OnlineConfig
+from tfrec.evaluation.rollouts import evaluate_policy
 from tfrec.training.online import train_in_simulator
 
 config = InterestEvolutionConfig(

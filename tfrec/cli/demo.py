@@ -116,16 +116,21 @@ def run_demo(args: argparse.Namespace) -> int:
             batch_size=64,
             buffer_capacity=2 * args.env_batch_size,
             eval_every=max(1, args.iterations // 4),
-            eval_episodes=64,
+            eval_episodes=128,
             seed=args.seed,
             progress=not args.quiet,
             resume=False,
+            keep_best=True,  # selected on the seed + 1 users; judged on seed + 2 below
         ),
         eval_env=make_env(sim_cfg, args.env_batch_size, args.seed + 1),
         logdir=out / "logs" / "reinforce",
     )
     save_model_dir(out / "reinforce", agent.encoder, env.vocabulary, {"algo": "reinforce"})
-    say(args, "greedy return: " + " -> ".join(f"{r:.2f}" for r in history.eval_returns))
+    say(
+        args,
+        "greedy return: " + " -> ".join(f"{r:.2f}" for r in history.eval_returns),
+        f"kept the weights of step {history.best_step} (best on the validation users)",
+    )
 
     section(args, f"4/6 evaluate in the simulator ({args.eval_episodes} sessions per policy)")
     eval_env = make_env(sim_cfg, args.env_batch_size, args.seed + 2)

@@ -359,6 +359,8 @@ class OnlineConfig:
       checkpoint_every: iterations between checkpoints (None: only at the end).
       progress: show a tqdm progress bar.
       resume: continue from the newest intact checkpoint of the checkpoint folder, if any.
+      keep_best: at the end, restore the actor network's weights of the evaluation with the
+        highest return (model selection on ``eval_env``: judge the result on other users).
     """
 
     num_iterations: int = 100
@@ -374,6 +376,7 @@ class OnlineConfig:
     checkpoint_every: int | None = None
     progress: bool = True
     resume: bool = True
+    keep_best: bool = False
 
     def __post_init__(self) -> None:
         _positive(

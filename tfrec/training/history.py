@@ -24,6 +24,7 @@ class TrainingHistory:
         ``tfrec.evaluation.rollouts.RolloutResult.as_row``: CI, click rate, coverage ...).
       seconds: wall-clock seconds of training (collection and gradient steps; evaluation
         excluded).
+      best_step: the training step whose weights were kept (``OnlineConfig.keep_best``).
     """
 
     steps: list[int] = dataclasses.field(default_factory=list)
@@ -32,6 +33,7 @@ class TrainingHistory:
     eval_returns: list[float] = dataclasses.field(default_factory=list)
     evaluations: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
+    best_step: int | None = None
 
     def record_losses(self, step: int, values: dict[str, Any]) -> None:
         """Appends one row of loss terms (scalars, tensors or arrays) at ``step``."""

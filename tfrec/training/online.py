@@ -112,7 +112,8 @@ def train_in_simulator(
       :class:`TrainingHistory`: every loss term of every training step, the greedy policy's
       mean return (and in ``evaluations`` the whole :class:`RolloutResult` rows) at step 0,
       every ``eval_every`` iterations and at the end, and ``seconds`` of training (collection
-      and gradient steps, evaluation excluded).
+      and gradient steps, evaluation excluded); with ``config.keep_best`` the agent ends with
+      the weights of the best evaluation (``history.best_step``).
 
     Raises:
       ValueError: if the environment's slate size differs from the agent's.
@@ -148,6 +149,7 @@ def train_in_simulator(
     manager = None
     loop_dir = None
     start_iteration = 0
+    best: dict[str, Any] = {"return": -float("inf"), "step": None, "weights": None}
     # Checkpoints are numbered by iteration (the step counter stands still while the buffer is
     # empty); the loop file of iteration i is written before ckpt-i, so every kept checkpoint
     # has its loop file and a crash between the two falls back to the previous pair.
@@ -172,6 +174,7 @@ def train_in_simulator(
             collector.set_state(state["collector"])
             history = state["history"]
             time_step = state["time_step"]
+            best.update(state.get("best", {}))
             start_iteration = state["iteration"]
 
     def evaluate() -> RolloutResult:
@@ -185,6 +188,14 @@ def train_in_simulator(
         step = int(agent.train_step_counter.numpy())
         report_return(history, writer, step, result.mean_return)
         history.evaluations.append({"step": step, **result.as_row()})
+        if config.keep_best and result.mean_return > best["return"]:
+            best.update(
+                {
+                    "return": result.mean_return,
+                    "step": step,
+                    "weights": agent.actor_network.get_weights(),
+                }
+            )
         if writer is not None:
             with writer.as_default(step=step):
                 tf.summary.scalar("Metrics/return_lower", result.return_lower)
@@ -238,10 +249,14 @@ def train_in_simulator(
                     "history": history,
                     "time_step": time_step,
                     "iteration": iteration + 1,
+                    "best": best,
                 },
             )
             manager.save(checkpoint_number=iteration + 1)
             _prune_loop_states(loop_dir, manager)
+    if config.keep_best and best["weights"] is not None:
+        agent.actor_network.set_weights(best["weights"])
+        history.best_step = best["step"]
     if writer is not None:
         writer.flush()
     return history
