@@ -15,7 +15,7 @@ from tfrec.training.config import AgentConfig, EncoderConfig, OfflineConfig
 from tfrec.training.offline import train_from_log
 
 ENCODER = EncoderConfig(max_len=5, dim=8, num_layers=1, num_heads=1, dropout=0.0)
-AGENT = AgentConfig(slate_size=3, learning_rate=1e-2)
+AGENT = AgentConfig(slate_size=3, learning_rate=1e-2, experience="clicks")  # click logs
 
 
 @pytest.mark.slow
