@@ -21,13 +21,14 @@ from tf_agents.trajectories import trajectory
 from tfrec.agents.reinforce import LOG_PROPENSITY
 from tfrec.policies.topk import LOG_PROBABILITY
 from tfrec.specs import FIRST_ITEM_INDEX
+from tfrec.training.episode_store import EpisodeFifo, StepObserver
 
 __all__ = ["ClickCollector", "EpisodeBuffer"]
 
 _Episode = collections.namedtuple("_Episode", "observations items rewards log_propensities")
 
 
-class EpisodeBuffer:
+class EpisodeBuffer(EpisodeFifo):
     """A FIFO replay buffer of click episodes, sampled as padded ``[batch, T]`` trajectories.
 
     Episodes longer than ``max_steps`` are stored as consecutive chunks of at most ``max_steps``
@@ -40,14 +41,7 @@ class EpisodeBuffer:
     """
 
     def __init__(self, capacity: int, max_steps: int, seed: int | None = 0) -> None:
-        if capacity < 1 or max_steps < 1:
-            raise ValueError(f"capacity and max_steps must be >= 1, got {capacity}, {max_steps}.")
-        self._episodes: collections.deque[_Episode] = collections.deque(maxlen=capacity)
-        self._max_steps = int(max_steps)
-        self._rng = np.random.default_rng(seed)
-
-    def __len__(self) -> int:
-        return len(self._episodes)
+        super().__init__(capacity, max_steps, seed, _Episode)
 
     def add(
         self,
@@ -78,16 +72,6 @@ class EpisodeBuffer:
                     np.asarray(log_propensities[part], np.float32),
                 )
             )
-
-    def get_state(self) -> dict:
-        """Contents and sampler state, for a checkpoint (see :meth:`set_state`)."""
-        return {"episodes": list(self._episodes), "rng": self._rng.bit_generator.state}
-
-    def set_state(self, state: dict) -> None:
-        """Restores what :meth:`get_state` returned."""
-        self._episodes.clear()
-        self._episodes.extend(_Episode(*e) for e in state["episodes"])
-        self._rng.bit_generator.state = state["rng"]
 
     def sample(self, batch_size: int) -> trajectory.Trajectory:
         """Uniformly samples ``batch_size`` episodes (with replacement) as a Trajectory batch.
@@ -137,7 +121,7 @@ class EpisodeBuffer:
         )
 
 
-class ClickCollector:
+class ClickCollector(StepObserver):
     """Driver observer: slate transitions + ``get_info()`` clicks -> click episodes in a buffer.
 
     Register :meth:`observe_trajectory` as a ``PyDriver`` observer and :meth:`observe_info` as
@@ -148,37 +132,9 @@ class ClickCollector:
       batch_size: the environment's batch size.
     """
 
-    def __init__(self, buffer: EpisodeBuffer, batch_size: int) -> None:
-        self._buffer = buffer
-        self._batch_size = int(batch_size)
-        self._trajectory: trajectory.Trajectory | None = None
-        self.reset()
-
-    def reset(self) -> None:
-        """Drops the episodes in progress (call it after resetting the environment)."""
-        self._pending: list[list[tuple[np.ndarray, int, float, float]]] = [
-            [] for _ in range(self._batch_size)
-        ]
-        self._trajectory = None
-
-    def get_state(self) -> dict:
-        """The episodes in progress and the counters, for a checkpoint."""
-        return {k: v for k, v in vars(self).items() if k not in ("_buffer", "_trajectory")}
-
-    def set_state(self, state: dict) -> None:
-        """Restores what :meth:`get_state` returned."""
-        vars(self).update(state)
-        self._trajectory = None
-
-    def observe_trajectory(self, traj: trajectory.Trajectory) -> None:
-        """Keeps the batched slate transition until its info arrives."""
-        self._trajectory = traj
-
     def observe_info(self, info: dict[str, np.ndarray]) -> None:
         """Turns the stored transition's clicks into steps; flushes finished episodes."""
-        traj = self._trajectory
-        if traj is None:
-            raise RuntimeError("observe_info called before observe_trajectory.")
+        traj = self._stored_trajectory()
         clicked = np.asarray(info["clicked_item"])
         position = np.asarray(info["click_position"])
         log_probability = np.asarray(traj.policy_info[LOG_PROBABILITY])

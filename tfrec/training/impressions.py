@@ -19,7 +19,6 @@ with boundary steps, so this small FIFO of episodes does that one job.
 from __future__ import annotations
 
 import collections
-from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -32,6 +31,7 @@ from tfrec.specs import (
     INCLUSION_PROPENSITY,
     SLATE_LOG_PROPENSITY,
 )
+from tfrec.training.episode_store import EpisodeFifo, StepObserver
 
 __all__ = ["ImpressionBuffer", "ImpressionCollector", "ImpressionEpisode"]
 
@@ -52,7 +52,7 @@ Attributes:
 """
 
 
-class ImpressionBuffer:
+class ImpressionBuffer(EpisodeFifo):
     """A FIFO of impression episodes, sampled uniformly as padded ``[batch, T]`` trajectories.
 
     Args:
@@ -64,14 +64,7 @@ class ImpressionBuffer:
     """
 
     def __init__(self, capacity: int, max_steps: int, seed: int | None = 0) -> None:
-        if capacity < 1 or max_steps < 1:
-            raise ValueError(f"capacity and max_steps must be >= 1, got {capacity}, {max_steps}.")
-        self._episodes: collections.deque[ImpressionEpisode] = collections.deque(maxlen=capacity)
-        self._max_steps = int(max_steps)
-        self._rng = np.random.default_rng(seed)
-
-    def __len__(self) -> int:
-        return len(self._episodes)
+        super().__init__(capacity, max_steps, seed, ImpressionEpisode)
 
     @property
     def episodes(self) -> list[ImpressionEpisode]:
@@ -154,18 +147,8 @@ class ImpressionBuffer:
             discount=tf.constant(discount),
         )
 
-    def get_state(self) -> dict[str, Any]:
-        """Contents and sampler state, for a checkpoint (see :meth:`set_state`)."""
-        return {"episodes": list(self._episodes), "rng": self._rng.bit_generator.state}
 
-    def set_state(self, state: dict[str, Any]) -> None:
-        """Restores what :meth:`get_state` returned."""
-        self._episodes.clear()
-        self._episodes.extend(ImpressionEpisode(*e) for e in state["episodes"])
-        self._rng.bit_generator.state = state["rng"]
-
-
-class ImpressionCollector:
+class ImpressionCollector(StepObserver):
     """Driver observer: every slate step + its click -> impression episodes in a buffer.
 
     Register :meth:`observe_trajectory` as a ``PyDriver`` observer and :meth:`observe_info` as an
@@ -180,36 +163,13 @@ class ImpressionCollector:
     """
 
     def __init__(self, buffer: ImpressionBuffer, batch_size: int) -> None:
-        self._buffer = buffer
-        self._batch_size = int(batch_size)
-        self._trajectory: trajectory.Trajectory | None = None
         self.num_steps = 0
         self.num_episodes = 0
-        self.reset()
-
-    def reset(self) -> None:
-        """Drops the episodes in progress (call it after resetting the environment)."""
-        self._pending: list[list[tuple[Any, ...]]] = [[] for _ in range(self._batch_size)]
-        self._trajectory = None
-
-    def get_state(self) -> dict:
-        """The episodes in progress and the counters, for a checkpoint."""
-        return {k: v for k, v in vars(self).items() if k not in ("_buffer", "_trajectory")}
-
-    def set_state(self, state: dict) -> None:
-        """Restores what :meth:`get_state` returned."""
-        vars(self).update(state)
-        self._trajectory = None
-
-    def observe_trajectory(self, traj: trajectory.Trajectory) -> None:
-        """Keeps the batched slate transition until its info arrives."""
-        self._trajectory = traj
+        super().__init__(buffer, batch_size)
 
     def observe_info(self, info: dict[str, np.ndarray]) -> None:
         """Records the stored transition's steps; flushes finished episodes."""
-        traj = self._trajectory
-        if traj is None:
-            raise RuntimeError("observe_info called before observe_trajectory.")
+        traj = self._stored_trajectory()
         info_in = traj.policy_info
         if SLATE_LOG_PROPENSITY not in info_in:
             raise ValueError(
