@@ -144,12 +144,10 @@ def over_seeds(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def supervised_model(settings: Settings, seed: int) -> Any:
-    """The supervised next-item model on a popularity-logged click log of ``seed``."""
-    log_env = env(settings, 1000 + seed)
-    logged = generate_logged_data(log_env, settings.log_episodes, seed=1000 + seed)
+def supervised_config(settings: Settings, seed: int) -> SupervisedConfig:
+    """The supervised SASRec recipe with the agents' encoder architecture (warm-startable)."""
     enc = settings.encoder
-    config = SupervisedConfig(
+    return SupervisedConfig(
         max_len=enc.max_len,
         dim=enc.dim,
         num_layers=enc.num_layers,
@@ -161,8 +159,16 @@ def supervised_model(settings: Settings, seed: int) -> Any:
         batch_size=64,
         seed=seed,
     )
+
+
+def supervised_model(settings: Settings, seed: int) -> Any:
+    """The supervised next-item model on a popularity-logged click log of ``seed``."""
+    log_env = env(settings, 1000 + seed)
+    logged = generate_logged_data(log_env, settings.log_episodes, seed=1000 + seed)
     start = time.perf_counter()
-    run = train_supervised(logged.log, config, vocabulary=log_env.vocabulary)
+    run = train_supervised(
+        logged.log, supervised_config(settings, seed), vocabulary=log_env.vocabulary
+    )
     return run, time.perf_counter() - start
 
 
@@ -298,23 +304,9 @@ def offline(settings: Settings) -> dict[str, Any]:
         from tfrec.data import InteractionLog
 
         click_log = InteractionLog.from_dataframe(clicks[["user", "item", "timestamp", "reward"]])
-        enc = settings.encoder
         start = time.perf_counter()
         sup = train_supervised(
-            click_log,
-            SupervisedConfig(
-                max_len=enc.max_len,
-                dim=enc.dim,
-                num_layers=enc.num_layers,
-                num_heads=enc.num_heads,
-                dropout=0.1,
-                use_output_bias=enc.use_output_bias,
-                epochs=settings.supervised_epochs,
-                patience=2,
-                batch_size=64,
-                seed=seed,
-            ),
-            vocabulary=log_env.vocabulary,
+            click_log, supervised_config(settings, seed), vocabulary=log_env.vocabulary
         )
         rows["(a) supervised"].append(
             {
