@@ -319,7 +319,7 @@ def offline(settings: Settings) -> dict[str, Any]:
             result = train_from_log(
                 logged.log,
                 AgentConfig(slate_size=log_env.slate_size, learning_rate=3e-3, **options),
-                enc,
+                settings.encoder,
                 OfflineConfig(
                     max_steps=settings.config.max_steps,
                     batch_size=64,
