@@ -91,12 +91,7 @@ class ImpressionLossMixin:
             tf.cast(observation, tf.int32), [-1, network.input_tensor_spec.shape[0]]
         )
         flat_states = tf.reshape(states, [-1, network.state_dim])
-        logits = network.logits_from_states(flat_states, flat_obs)
-        entropy = tfp.distributions.Categorical(logits=logits).entropy()
-        if self._exclude_history:
-            logits = mask_consumed_logits(logits, flat_obs)
-        allowed = tf.reduce_sum(tf.cast(logits > logits.dtype.min, tf.int32), axis=-1)
-        log_q = mixture_log_probs(logits, self._exploration_epsilon, allowed)
+        log_q, entropy = self.collect_log_probs(flat_states, flat_obs)
         flat_slates = tf.reshape(tf.cast(slates, tf.int32), [-1, self._slate_size])
         item_log_q = tf.gather(log_q, flat_slates, batch_dims=1)
         if mask is not None:
