@@ -14,6 +14,7 @@ An impression log is an `InteractionLog` with four more columns (see ``docs/conc
 | `reward` | float32 | the step's reward on the clicked row, 0 on every other row |
 | `propensity` | float32 | ``P(item in slate)`` under the logging policy (inclusion), NaN = unknown |
 | `slate_log_propensity` | float32 | ``log beta(slate)`` of the ordered slate, the same on every row of the slate, NaN = unknown |
+| `position_propensity` | float32 | optional: ``P(this position shows item)`` under the logging policy (the per-position marginal that independent / pseudo-inverse IPS need), NaN = unknown |
 
 Slates without a click are rows too (all ``clicked = 0``, reward 0): they are the negative
 feedback an impression-level learner needs. Rows are sorted by (user, timestamp, slate,
@@ -53,6 +54,7 @@ SLATE = "slate"
 POSITION = "position"
 CLICKED = "clicked"
 IMPRESSION_COLUMNS = (SLATE, POSITION, CLICKED, SLATE_LOG_PROPENSITY)
+POSITION_PROPENSITY = "position_propensity"  # optional: P(position k shows the item)
 _INPUT_ROW = "_impression_input_row"  # temporary: input row numbers for error messages
 
 
@@ -229,6 +231,22 @@ def _canonicalize_slates(df: pd.DataFrame, source: str) -> pd.DataFrame:
         PROPENSITY,
         "an item's inclusion propensity must be >= exp(slate_log_propensity)",
     )
+    if POSITION_PROPENSITY in df.columns:
+        marginal = pd.to_numeric(df[POSITION_PROPENSITY], errors="coerce")
+        marginal = marginal.to_numpy(np.float64, na_value=np.nan)
+        wrong = ~np.isnan(marginal) & ~((marginal > 0) & (marginal <= 1 + 1e-6))
+        fail(
+            wrong | (np.isnan(marginal) & df[POSITION_PROPENSITY].notna().to_numpy()),
+            POSITION_PROPENSITY,
+            "a position propensity must be a probability in (0, 1] (or NaN when unknown)",
+        )
+        fail(
+            marginal < np.exp(log_prop) * (1 - 1e-4) - 1e-7,
+            POSITION_PROPENSITY,
+            "a position shows its item at least as often as the whole slate is shown: "
+            "position_propensity must be >= exp(slate_log_propensity)",
+        )
+        df[POSITION_PROPENSITY] = marginal.astype(np.float32)
     df[POSITION] = position
     df[CLICKED] = clicked.astype(np.int8)
     df[SLATE_LOG_PROPENSITY] = log_prop.astype(np.float32)

@@ -425,6 +425,7 @@ def _impression_rows(batch: Any, first_slate: int) -> dict[str, np.ndarray]:
         "reward": np.where(clicked, np.repeat(batch.reward, k), 0.0),
         "propensity": info.get(INCLUSION_PROPENSITY, unknown).ravel(),
         SLATE_LOG_PROPENSITY: np.repeat(info.get(SLATE_LOG_PROPENSITY, unknown[:, 0]), k),
+        "position_propensity": info["slate_propensity"].ravel(),
     }
 
 
@@ -467,7 +468,8 @@ def generate_logged_data(
       impressions: False: one row per click; True: one row per shown slate item, every slate
         kept (also those without a click), as a :class:`tfrec.data.ImpressionLog` with columns
         ``slate``, ``position``, ``clicked`` (0/1), ``reward`` (nonzero only on the clicked
-        row), ``propensity`` (the item's inclusion probability) and ``slate_log_propensity``.
+        row), ``propensity`` (the item's inclusion probability), ``slate_log_propensity`` and
+        ``position_propensity`` (the probability that this position shows the item).
       seed: seed of the environment and of the default behaviour policy.
       policy: the behaviour policy; default as described under ``epsilon``. Any policy whose
         ``PolicyStep.info["slate_propensity"]`` holds each position's probability of its item
@@ -536,7 +538,8 @@ def generate_logged_data(
         }
     )
     if impressions:
-        df[SLATE_LOG_PROPENSITY] = df[SLATE_LOG_PROPENSITY].astype(np.float32)
+        for column in (SLATE_LOG_PROPENSITY, "position_propensity"):
+            df[column] = df[column].astype(np.float32)
     log_class = ImpressionLog if impressions else InteractionLog
     log = log_class.from_dataframe(df, source="generate_logged_data")
     stderr = float(returns.std(ddof=1) / math.sqrt(num_episodes)) if num_episodes > 1 else math.nan

@@ -292,8 +292,9 @@ def _run(
         mean_w = wu.mean(axis=0)  # [T, P]
         if (mean_w[alive[units].any(axis=0)] <= 0).any():
             raise ValueError(
-                f"{name}: every weight of some position is 0 (the target never shows any logged "
-                "item there), so the self-normalised estimate is undefined."
+                f"{name}: the mean weight of some position is <= 0 (the target never shows a "
+                "logged item there, or pseudo-inverse weights are negative on average), so the "
+                "self-normalised estimate is undefined."
             )
         safe = np.where(mean_w > 0, mean_w, 1.0)
         v_tp = (wu * ru).mean(axis=0) / safe  # [T, P]
@@ -473,16 +474,20 @@ def estimate_all(
 
     Returns:
       ``{name: Estimate}`` with names ``sips``, ``snsips``, ``iips``, ``sniips``, ``pi``,
-      ``snpi``, ``rips``, ``snrips``, ``cascade-dr`` (those whose propensities are present).
+      ``snpi``, ``rips``, ``snrips``, ``cascade-dr`` (those whose propensities are present;
+      a self-normalised form whose mean weight is <= 0, e.g. ``snpi`` far from the logging
+      policy, is left out).
     """
     out: dict[str, Estimate] = {}
     for name, (fn, kind) in SLATE_ESTIMATORS.items():
         if getattr(data.behavior, kind) is None:
             continue
-        for sn in (False, True):
-            out[f"sn{name}" if sn else name] = fn(
-                data, dataclasses.replace(options, self_normalize=sn)
-            )
+        out[name] = fn(data, dataclasses.replace(options, self_normalize=False))
+        try:
+            out[f"sn{name}"] = fn(data, dataclasses.replace(options, self_normalize=True))
+        except ValueError:
+            if name != "pi":
+                raise
     if model_terms is not None and data.behavior.cascade is not None:
         out["cascade-dr"] = cascade_doubly_robust(
             data, *model_terms, dataclasses.replace(options, self_normalize=False)
