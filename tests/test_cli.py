@@ -20,12 +20,14 @@ TINY_DEMO = [
 
 
 @pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.smoke
 def test_every_command_has_help(command, capsys):
     assert cli.main([command, "--help"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"usage: tfrec {command}") and "options:" in out
 
 
+@pytest.mark.smoke
 def test_top_level_help_lists_commands(capsys):
     assert cli.main(["--help"]) == 0
     out = capsys.readouterr().out
@@ -115,6 +117,7 @@ def test_traceback_flag_reraises(tmp_path):
         cli.main(["--traceback", "inspect", "--log", str(tmp_path / "missing.csv")])
 
 
+@pytest.mark.smoke
 def test_inspect_summarises_a_log(events, capsys):
     assert (
         cli.main(["inspect", "--log", str(events), "--user-col", "uid", "--batch-size", "4"]) == 0

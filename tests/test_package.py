@@ -14,6 +14,7 @@ import tfrec
 from tfrec import specs
 
 
+@pytest.mark.smoke
 def test_import_sets_legacy_keras():
     assert os.environ["TF_USE_LEGACY_KERAS"] == "1"
     assert tf.keras.layers.Layer.__module__.startswith("tf_keras")
@@ -37,12 +38,14 @@ def test_import_after_keras3_tensorflow_fails_clearly(env_line):
     assert "ERR" in out.stdout and "TF_USE_LEGACY_KERAS" in out.stdout, out.stdout + out.stderr
 
 
+@pytest.mark.smoke
 def test_subpackages_are_lazy():
     code = "import sys, tfrec; print('tfrec.agents' in sys.modules, 'tf_agents' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.split() == ["False", "False"], out.stdout + out.stderr
 
 
+@pytest.mark.smoke
 def test_specs_follow_index_convention():
     hist = specs.history_spec(max_len=5, vocab_size=12)
     assert hist.shape == (5,) and hist.dtype == np.int32 and hist.maximum == 11

@@ -6,13 +6,21 @@ TF-Agents only runs on Keras 2 (the ``tf_keras`` package). Every Keras object in
 
 Subpackages are imported lazily (``tfrec.data``, ``tfrec.agents`` ...), so ``import tfrec`` costs
 little more than ``import tensorflow``.
+
+TF-Agents (``tf_agents``) is not a pip dependency of tfrec on Python 3.12+ (its last release pins a
+pygame that does not install there; README "Install"): it is installed in a second step,
+``pip install --no-deps tf-agents==0.19.0``. When it is missing, ``import tfrec`` warns with that
+line, and importing anything that needs it raises ``ModuleNotFoundError`` with the same line.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.util
 import os
 import sys
+import warnings
 
 # Checked *before* setting the variable: once TensorFlow is imported without it, modules that
 # touch ``tf.keras`` may get Keras 3 even if the variable is set afterwards.
@@ -43,6 +51,73 @@ def _check_keras() -> None:
 
 _check_keras()
 
+TF_AGENTS_REQUIREMENT = "tf-agents==0.19.0"
+
+# What TF-Agents imports at run time -> the requirement setup.cfg declares for it (a missing one
+# makes ``import tf_agents`` fail: "TF-Agents is broken").
+_TF_AGENTS_IMPORTS = {
+    "gym": "gym>=0.17.0,<=0.23.0",
+    "gin": "gin-config>=0.4.0",
+    "cloudpickle": "cloudpickle>=1.3",
+    "tree": "dm-tree",
+    "wrapt": "wrapt>=1.11.1",
+    "absl": "absl-py>=0.6.1",
+    "PIL": "pillow",
+    "six": "six>=1.10.0",
+    "tensorflow_probability": "tensorflow-probability==0.23.0",
+}
+
+
+def install_hint(module: str = "tf_agents") -> str:
+    """The one command that installs ``module`` (``tf_agents`` or one of its imports) here."""
+    if module == "tf_agents":
+        if sys.version_info >= (3, 12):
+            # tf-agents' own metadata pins pygame==2.1.3 (no 3.12+ wheel): install it without its
+            # pins; tfrec declares what it really needs.
+            return f"pip install --no-deps {TF_AGENTS_REQUIREMENT}"
+        return f"pip install {TF_AGENTS_REQUIREMENT}"
+    return f'pip install "{_TF_AGENTS_IMPORTS[module]}"'
+
+
+def _tf_agents_importing() -> bool:
+    """Whether ``tf_agents`` or one of its modules is being imported right now."""
+    return any(
+        (name == "tf_agents" or name.startswith("tf_agents."))
+        and getattr(getattr(module, "__spec__", None), "_initializing", False)
+        for name, module in list(sys.modules.items())
+    )
+
+
+class _InstallHintFinder(importlib.abc.MetaPathFinder):
+    """Last on ``sys.meta_path``, so it is asked only about modules that no other finder found.
+
+    Turns "No module named 'tf_agents'" (and a TF-Agents import that is missing while TF-Agents
+    itself is being imported) into a ``ModuleNotFoundError`` that says what to run.
+    """
+
+    def find_spec(self, fullname, path=None, target=None):
+        if path is not None:
+            return None
+        if fullname == "tf_agents":
+            what = "tfrec needs TF-Agents"
+        elif fullname in _TF_AGENTS_IMPORTS and _tf_agents_importing():
+            what = "TF-Agents imports it"
+        else:
+            return None
+        raise ModuleNotFoundError(
+            f"No module named {fullname!r} ({what}): run `{install_hint(fullname)}`", name=fullname
+        )
+
+
+if importlib.util.find_spec("tf_agents") is None:
+    warnings.warn(
+        f"TF-Agents is not installed (tfrec's agents, data pipelines and simulators need it): run "
+        f"`{install_hint()}`",
+        stacklevel=2,
+    )
+if not any(type(f).__name__ == _InstallHintFinder.__name__ for f in sys.meta_path):
+    sys.meta_path.append(_InstallHintFinder())
+
 _SUBPACKAGES = (
     "agents",
     "cli",
@@ -62,7 +137,7 @@ _SUBPACKAGES = (
     "workflow",
 )
 
-__all__ = ["__version__", *_SUBPACKAGES]
+__all__ = ["TF_AGENTS_REQUIREMENT", "__version__", "install_hint", *_SUBPACKAGES]
 
 
 def __getattr__(name: str):

@@ -48,6 +48,7 @@ def test_cap_weights_default_is_e_cubed():
         c.cap_weights([1.0], cap=0.0)
 
 
+@pytest.mark.smoke
 def test_topk_multiplier_values():
     # K (1 - pi)^(K - 1): K=3, pi=0.5 -> 3 * 0.25; pi=0 -> K; pi=1 -> 0; K=1 -> 1.
     np.testing.assert_allclose(

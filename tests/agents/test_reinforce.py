@@ -45,6 +45,7 @@ def make_agent(vocab_size: int, **kwargs) -> TopKOffPolicyReinforceAgent:
 
 
 @pytest.mark.parametrize("with_propensity", [False, True])
+@pytest.mark.smoke
 def test_agent_trains_and_reports_every_term(with_propensity):
     experience, vocab = batch(with_propensity)
     agent = make_agent(vocab.size, entropy_regularization=0.01)
@@ -163,6 +164,7 @@ def test_normalized_returns_are_scaled_not_centred():
     assert float(info.extra.policy_gradient_loss) == pytest.approx(expected, rel=1e-4)
 
 
+@pytest.mark.smoke
 def test_uncorrected_loss_matches_plain_tf_agents_reinforce():
     """Sanity check against ``tf_agents.agents.ReinforceAgent`` on the same batch and network.
 

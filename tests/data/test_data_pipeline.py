@@ -34,6 +34,7 @@ def _single_batch(dataset: tf.data.Dataset):
     return tf.nest.map_structure(lambda t: t.numpy(), batches[0])
 
 
+@pytest.mark.smoke
 def test_next_item_examples():
     batch = _single_batch(pipeline.next_item_dataset(SEQS, 2, batch_size=10, shuffle=False))
     # Targets: u0 rows 1, 2, 3 and u1 row 2 (its row 1 is OOV, row 0 has no history).
@@ -53,6 +54,7 @@ def test_sequence_windows_cut_from_the_end():
     assert targets.tolist() == [[4, 5], [0, 3], [0, 7]]
 
 
+@pytest.mark.smoke
 def test_session_trajectories_with_boundary_steps():
     traj = _single_batch(
         pipeline.session_dataset(SEQS, 2, max_steps=2, batch_size=10, shuffle=False, session_gap=50)
@@ -112,6 +114,7 @@ def test_bad_arguments(make):
         make(SEQS)
 
 
+@pytest.mark.smoke
 def test_session_batches_train_a_tf_agents_reinforce_agent():
     """The trajectory layout is what `ReinforceAgent` expects (complete episodes, boundaries)."""
     log = generate_log(30, 20, 8, seed=0)

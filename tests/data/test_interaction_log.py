@@ -189,6 +189,7 @@ def test_filter_that_removes_everything_raises():
         _chain_log().filter(min_user_interactions=5)
 
 
+@pytest.mark.smoke
 def test_csv_and_parquet_round_trip(tmp_path):
     log = InteractionLog.from_dataframe(
         _frame(p=[0.5, 0.25, 1.0, 0.5, 0.5]),

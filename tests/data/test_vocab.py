@@ -42,6 +42,7 @@ def test_to_ids_inverts_lookup_and_rejects_out_of_range():
         vocab.to_ids([2, 4])
 
 
+@pytest.mark.smoke
 def test_save_load_is_one_id_per_line(tmp_path):
     vocab = ItemVocabulary.from_items(["é", "b", "b"])
     path = vocab.save(tmp_path / "assets" / "vocab.txt")

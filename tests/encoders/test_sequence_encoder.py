@@ -19,6 +19,7 @@ def _encoder(**kwargs) -> SequenceEncoder:
     return SequenceEncoder(**params)
 
 
+@pytest.mark.smoke
 def test_contract_shapes_and_masking() -> None:
     encoder = _encoder()
     assert encoder(IDS).shape == (3, 8)
@@ -60,6 +61,7 @@ def test_bad_inputs_raise_clear_errors() -> None:
         encoder(np.zeros((6,), np.int32))
 
 
+@pytest.mark.smoke
 def test_keras_file_round_trip_and_config(tmp_path) -> None:
     encoder = _encoder(ff_dim=16, use_output_bias=True)
     encoder(IDS)

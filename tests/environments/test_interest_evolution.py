@@ -39,10 +39,12 @@ def test_specs_and_contract_properties():
     np.testing.assert_array_equal(env.vocabulary.lookup(["item_0", "item_29"]), [2, 31])
 
 
+@pytest.mark.smoke
 def test_validate_py_environment():
     utils.validate_py_environment(make_env(), episodes=6)
 
 
+@pytest.mark.smoke
 def test_tf_py_environment_with_dynamic_step_driver():
     tf_env = tf_py_environment.TFPyEnvironment(make_env())
     policy = random_tf_policy.RandomTFPolicy(tf_env.time_step_spec(), tf_env.action_spec())

@@ -82,6 +82,7 @@ def test_layout(export_dir: Path, encoder, vocab) -> None:
     assert (meta["item_table_shards"], meta["num_items"], meta["repeat_bias"]) == (3, 40, False)
 
 
+@pytest.mark.smoke
 def test_in_process_matches_model(export_dir: Path, vocab, expected_topk) -> None:
     model = tf.saved_model.load(str(export_dir))
     out = model.signatures["serving_default"](history=tf.constant(_pad(ROWS)))
@@ -95,6 +96,7 @@ def test_in_process_matches_model(export_dir: Path, vocab, expected_topk) -> Non
     np.testing.assert_array_equal(vocab.to_ids(by_index["item_indices"].numpy()), expected_ids)
 
 
+@pytest.mark.smoke
 def test_fresh_process_with_plain_tensorflow_and_core_ops(export_dir: Path, expected_topk) -> None:
     result = subprocess.run(
         [sys.executable, "-c", _FRESH, str(export_dir), json.dumps(_pad(ROWS).tolist())],

@@ -86,6 +86,7 @@ def test_causal_padding_mask_hand_computed() -> None:
     np.testing.assert_array_equal(mask, expected)
 
 
+@pytest.mark.smoke
 def test_transformer_block_is_causal_and_masks_padding() -> None:
     tf.keras.utils.set_random_seed(0)
     block = TransformerBlock(8, num_heads=2, dropout=0.0)

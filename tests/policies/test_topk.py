@@ -32,6 +32,7 @@ def logits_of(network: ActorNetwork) -> np.ndarray:
     return network(HISTORY)[0].logits.numpy()
 
 
+@pytest.mark.smoke
 def test_greedy_topk_matches_sorted_logits(network):
     policy = GreedyTopKPolicy(spec(), network, k=4)
     assert policy.action_spec.shape == (4,)
