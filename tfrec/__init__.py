@@ -109,7 +109,14 @@ class _InstallHintFinder(importlib.abc.MetaPathFinder):
         )
 
 
-if importlib.util.find_spec("tf_agents") is None:
+def _tf_agents_missing() -> bool:
+    try:
+        return importlib.util.find_spec("tf_agents") is None
+    except ModuleNotFoundError:  # our finder, already installed (a reload of tfrec)
+        return True
+
+
+if _tf_agents_missing():
     warnings.warn(
         f"TF-Agents is not installed (tfrec's agents, data pipelines and simulators need it): run "
         f"`{install_hint()}`",
