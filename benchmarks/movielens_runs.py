@@ -51,12 +51,6 @@ import tensorflow as tf  # noqa: E402
 # isort: on
 from movielens import KS, PEER_NDCG10  # noqa: E402
 
-from tfrec.agents.supervised import (  # noqa: E402
-    RankingCallback,
-    SupervisedConfig,
-    inference_scorer,
-    train_next_item_model,
-)
 from tfrec.data import (  # noqa: E402
     InteractionLog,
     ItemVocabulary,
@@ -66,6 +60,12 @@ from tfrec.data import (  # noqa: E402
 from tfrec.data.pipeline import sequence_windows  # noqa: E402
 from tfrec.evaluation.baselines import ItemCooccurrence, MostPopular, RandomScorer  # noqa: E402
 from tfrec.evaluation.ranking import evaluate_ranking  # noqa: E402
+from tfrec.training.supervised import (  # noqa: E402
+    RankingCallback,
+    SupervisedConfig,
+    inference_scorer,
+    train_next_item_model,
+)
 
 
 def peak_rss_bytes() -> int:

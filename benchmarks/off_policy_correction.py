@@ -61,7 +61,6 @@ from tf_agents.trajectories import policy_step  # noqa: E402
 from tf_agents.utils import common  # noqa: E402
 
 from tfrec.agents.corrections import DEFAULT_WEIGHT_CAP, topk_multiplier  # noqa: E402
-from tfrec.agents.supervised import SupervisedConfig, train_next_item_model  # noqa: E402
 from tfrec.data import (  # noqa: E402
     ItemVocabulary,
     build_sequences,
@@ -115,6 +114,7 @@ from tfrec.training.config import (  # noqa: E402
 )
 from tfrec.training.offline import train_from_log  # noqa: E402
 from tfrec.training.online import train_in_simulator  # noqa: E402
+from tfrec.training.supervised import SupervisedConfig, train_next_item_model  # noqa: E402
 
 BATCH = 256
 METHODS = {

@@ -5,7 +5,7 @@ the mean with a 95% Student-t interval over seeds, the clickbait share of every 
 slates and the training seconds:
 
 * ``references``: random, most-popular, the supervised SASRec next-item model (trained on a
-  popularity-logged click log, the tuned recipe of ``tfrec.agents.supervised``), the history-only
+  popularity-logged click log, the tuned recipe of ``tfrec.training.supervised``), the history-only
   myopic and far-sighted oracles (interests estimated from the observed window, items and
   satiation known) and the true-state oracles;
 * ``online``: ``train_in_simulator`` from scratch and warm-started from the supervised encoder,
@@ -42,7 +42,6 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tfrec.agents.supervised import SupervisedConfig  # noqa: E402
 from tfrec.environments import (  # noqa: E402
     CatalogConfig,
     InterestEvolutionConfig,
@@ -67,6 +66,7 @@ from tfrec.training import (  # noqa: E402
     train_in_simulator,
     warm_start_encoder,
 )
+from tfrec.training.supervised import SupervisedConfig  # noqa: E402
 from tfrec.workflow import greedy_policy, reference_policies, train_supervised  # noqa: E402
 
 EVAL_SEED = 99

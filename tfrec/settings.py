@@ -5,7 +5,7 @@ A settings file is a mapping of sections, each the fields of one dataclass (all 
     simulator:            # tfrec.environments.InterestEvolutionConfig
       slate_size: 5
       catalog: {num_items: 200}
-    supervised: {dim: 32, epochs: 10}        # tfrec.agents.supervised.SupervisedConfig
+    supervised: {dim: 32, epochs: 10}        # tfrec.training.supervised.SupervisedConfig
     encoder: {dim: 32, num_layers: 1}        # tfrec.training.config.EncoderConfig
     agent: {correction: topk, learning_rate: 0.001}   # AgentConfig
     offline: {num_train_steps: 500}          # OfflineConfig
@@ -28,9 +28,9 @@ from typing import Any
 
 import yaml
 
-from tfrec.agents.supervised import SupervisedConfig
 from tfrec.environments import InterestEvolutionConfig
 from tfrec.training.config import AgentConfig, EncoderConfig, OfflineConfig, OnlineConfig
+from tfrec.training.supervised import SupervisedConfig
 
 SECTIONS: dict[str, type] = {
     "simulator": InterestEvolutionConfig,

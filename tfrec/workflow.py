@@ -1,6 +1,6 @@
 """End-to-end steps shared by the ``tfrec`` command line and the notebooks.
 
-Each function composes library calls (``tfrec.data``, ``tfrec.agents.supervised``,
+Each function composes library calls (``tfrec.data``, ``tfrec.training.supervised``,
 ``tfrec.training``, ``tfrec.evaluation``, ``tfrec.policies``) into one step of the user's job:
 
 * :func:`train_supervised`: log -> vocabulary -> leave-last-out -> SASRec next-item model
@@ -28,12 +28,6 @@ import pandas as pd
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from tfrec.agents.supervised import (
-    NextItemModel,
-    SupervisedConfig,
-    inference_scorer,
-    train_next_item_model,
-)
 from tfrec.data import (
     EvalSet,
     InteractionLog,
@@ -57,6 +51,12 @@ from tfrec.policies.reference import (
 from tfrec.policies.topk import GreedyTopKPolicy
 from tfrec.specs import time_step_spec
 from tfrec.training.config import EncoderConfig
+from tfrec.training.supervised import (
+    NextItemModel,
+    SupervisedConfig,
+    inference_scorer,
+    train_next_item_model,
+)
 
 ENCODER_FILE = "encoder.keras"
 VOCABULARY_FILE = "vocabulary.txt"

@@ -32,8 +32,8 @@ def equal_sessions_log() -> Any:
 
 def configs(strategy: str) -> tuple[Any, Any, Any, Any]:
     """REINFORCE agent/encoder/loop configs and the supervised config for ``strategy``."""
-    from tfrec.agents.supervised import SupervisedConfig
     from tfrec.training.config import AgentConfig, EncoderConfig, OfflineConfig
+    from tfrec.training.supervised import SupervisedConfig
 
     encoder = EncoderConfig(max_len=5, dim=8, num_layers=1, num_heads=1, dropout=0.0)
     agent = AgentConfig(slate_size=3, learning_rate=1e-2, normalize_returns=False)
@@ -61,10 +61,10 @@ def configs(strategy: str) -> tuple[Any, Any, Any, Any]:
 
 def train(strategy: str) -> dict[str, Any]:
     """Trains both models under ``strategy``; returns their losses and replica count."""
-    from tfrec.agents.supervised import train_next_item_model
     from tfrec.data import ItemVocabulary, build_sequences, leave_last_out
     from tfrec.training.distribute import make_strategy
     from tfrec.training.offline import train_from_log
+    from tfrec.training.supervised import train_next_item_model
 
     log = equal_sessions_log()
     agent, encoder, offline, supervised = configs(strategy)

@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfrec.agents.supervised import SupervisedConfig
 from tfrec.training.config import OfflineConfig
 from tfrec.training.distribute import (
     STRATEGIES,
@@ -28,6 +27,7 @@ from tfrec.training.distribute import (
     validate_strategy_name,
     worker_directory,
 )
+from tfrec.training.supervised import SupervisedConfig
 
 JOB = Path(__file__).with_name("distributed_job.py")
 # Stated tolerance: the replicas' gradients are summed in another order than one device's, and

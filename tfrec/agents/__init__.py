@@ -1,11 +1,11 @@
-"""Agents: the top-K off-policy-corrected REINFORCE agent and the supervised next-item model.
+"""Agents: the top-K off-policy-corrected REINFORCE agent.
 
 * :class:`TopKOffPolicyReinforceAgent` — TF-Agents ``ReinforceAgent`` with the corrections of
   Chen et al., WSDM 2019 (arXiv 1812.02353); the corrections themselves are small pure functions in
   :mod:`tfrec.agents.corrections`.
-* :class:`NextItemModel` — SASRec trained with full (or sampled, logQ-corrected) softmax
-  cross-entropy at every position (Kang & McAuley 2018; Klenitskiy & Vasilev 2023): the warm start
-  of the agent and the baseline every RL result is judged against.
+
+The supervised next-item model is a Keras model, not an agent: :mod:`tfrec.models.next_item`
+(its fit loop: :mod:`tfrec.training.supervised`).
 """
 
 from tfrec.agents import corrections
@@ -15,27 +15,11 @@ from tfrec.agents.reinforce import (
     TopKOffPolicyReinforceAgent,
     TopKReinforceLossInfo,
 )
-from tfrec.agents.supervised import (
-    NextItemModel,
-    RankingCallback,
-    SupervisedConfig,
-    build_next_item_model,
-    inference_scorer,
-    sampling_distribution,
-    train_next_item_model,
-)
 
 __all__ = [
     "CORRECTIONS",
     "LOG_PROPENSITY",
-    "NextItemModel",
-    "RankingCallback",
-    "SupervisedConfig",
     "TopKOffPolicyReinforceAgent",
     "TopKReinforceLossInfo",
-    "build_next_item_model",
     "corrections",
-    "inference_scorer",
-    "sampling_distribution",
-    "train_next_item_model",
 ]

@@ -26,7 +26,6 @@ def run_demo(args: argparse.Namespace) -> int:
     """``tfrec demo``: the whole job on the built-in simulator, no download."""
     import tensorflow as tf
 
-    from tfrec.agents.supervised import SupervisedConfig
     from tfrec.environments import CatalogConfig, InterestEvolutionConfig, generate_logged_data
     from tfrec.explain import explain_history
     from tfrec.export import export_for_serving
@@ -34,6 +33,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from tfrec.training.builders import build_agent, build_encoder, warm_start_encoder
     from tfrec.training.config import AgentConfig, OnlineConfig
     from tfrec.training.online import train_in_simulator
+    from tfrec.training.supervised import SupervisedConfig
     from tfrec.workflow import (
         compare_policies,
         encoder_config,

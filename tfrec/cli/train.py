@@ -41,9 +41,9 @@ def _encoder_overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def _train_supervised(args: argparse.Namespace, settings: dict, output: Path) -> dict:
     """SASRec on ``--log``/``--movielens``; writes the model folder and the curve."""
-    from tfrec.agents.supervised import SupervisedConfig
     from tfrec.plots import plot_learning_curve
     from tfrec.settings import make_config
+    from tfrec.training.supervised import SupervisedConfig
     from tfrec.workflow import save_model_dir, train_supervised
 
     if not has_log_source(args):

@@ -11,7 +11,12 @@ from tfrec.data.impressions import (
 )
 from tfrec.data.log import FilterReport, InteractionLog
 from tfrec.data.movielens import download_movielens_100k, item_titles, load_movielens_100k
-from tfrec.data.pipeline import next_item_dataset, sequence_dataset, session_dataset
+from tfrec.data.pipeline import (
+    next_item_dataset,
+    sequence_batches_per_epoch,
+    sequence_dataset,
+    session_dataset,
+)
 from tfrec.data.sequences import Sequences, build_sequences
 from tfrec.data.splits import EvalSet, leave_last_out, temporal_split
 from tfrec.data.synthetic import generate_log
@@ -34,6 +39,7 @@ __all__ = [
     "leave_last_out",
     "load_movielens_100k",
     "next_item_dataset",
+    "sequence_batches_per_epoch",
     "sequence_dataset",
     "session_dataset",
     "temporal_split",

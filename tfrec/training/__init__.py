@@ -24,6 +24,14 @@ from tfrec.training.resume import (
     restore_newest_valid,
     verify_checkpoint,
 )
+from tfrec.training.supervised import (
+    SupervisedConfig,
+    TrainingBudget,
+    WarmupCosine,
+    build_next_item_model,
+    inference_scorer,
+    train_next_item_model,
+)
 
 __all__ = [
     "OPTIMIZERS",
@@ -41,9 +49,15 @@ __all__ = [
     "OfflineConfig",
     "OfflineResult",
     "OnlineConfig",
+    "SupervisedConfig",
+    "TrainingBudget",
+    "WarmupCosine",
     "TrainingHistory",
     "build_agent",
     "build_encoder",
+    "build_next_item_model",
+    "inference_scorer",
+    "train_next_item_model",
     "check_finite_loss",
     "evaluate_return",
     "make_checkpoint_manager",

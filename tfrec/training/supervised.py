@@ -1,21 +1,15 @@
-"""Supervised next-item model: SASRec trained with a softmax over the catalog at every position.
+"""Training the supervised next-item model (:class:`tfrec.models.NextItemModel`).
 
-* Architecture: SASRec (Kang & McAuley, ICDM 2018, arXiv 1808.09781) = :class:`SequenceEncoder`
-  with the item table tied between input and output.
-* Loss: cross-entropy of the full softmax over the catalog at every non-padded position
-  (Klenitskiy & Vasilev, RecSys 2023, "Turning Dross Into Gold Loss: is BERT4Rec really better
-  than SASRec?", show it beats SASRec's one-negative BCE), or, for catalogs too large for a full
-  softmax, sampled softmax with logQ correction (Jean et al. 2015; Yi et al., RecSys 2019,
-  "Sampling-bias-corrected neural modeling") through ``tf.nn.sampled_softmax_loss``, with
-  negatives drawn from the popularity, log-uniform (over popularity ranks) or uniform
-  distribution and accidental hits removed.
-* Learned repeat bias (``repeat_bias``, RepeatNet-style, Ren et al. AAAI 2019; see
-  :class:`SequenceEncoder`): at position ``t`` the history is ``history[b, :t + 1]`` and the
-  encoder's scalar ``repeat_weight`` is added to the logits of its items, as at inference. Full
-  softmax only.
-* Training: ``model.fit`` on :func:`tfrec.data.sequence_dataset`; :class:`RankingCallback`
-  writes the full-ranking validation NDCG@K into the epoch logs so the stock
-  ``tf.keras.callbacks.EarlyStopping`` (``restore_best_weights``) and ``ModelCheckpoint`` use it.
+* :class:`SupervisedConfig`: the recipe; its defaults are the recommended one
+  (docs/benchmarks/sequential.md gives the measurements that chose it).
+* :func:`train_next_item_model`: ``model.fit`` on :func:`tfrec.data.sequence_dataset`
+  (length-bucketed batches, one traced step); :class:`RankingCallback` writes the full-ranking
+  validation NDCG@K into the epoch logs so the stock ``tf.keras.callbacks.EarlyStopping``
+  (``restore_best_weights``) and ``ModelCheckpoint`` use it; :class:`TrainingBudget` stops after
+  a budget of training seconds (evaluation time excluded). The test set never selects anything.
+* Optimisation: Adam (or AdamW), a linear warm-up then a constant or cosine-decayed learning rate
+  (:class:`WarmupCosine`, Loshchilov & Hutter, ICLR 2017, without restarts), optional
+  global-norm gradient clipping.
 """
 
 from __future__ import annotations
@@ -29,11 +23,16 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from tfrec.data import EvalSet, Sequences, sequence_dataset
+from tfrec.data import EvalSet, Sequences, sequence_batches_per_epoch, sequence_dataset
 from tfrec.encoders import SequenceEncoder
 from tfrec.evaluation.ranking import evaluate_ranking
-from tfrec.layers import history_pairs
-from tfrec.specs import FIRST_ITEM_INDEX, NUM_RESERVED
+from tfrec.models.next_item import (
+    LOSSES,
+    NEGATIVE_SAMPLERS,
+    REPEAT_BIAS_NEEDS_FULL,
+    NextItemModel,
+    sampling_distribution,
+)
 from tfrec.training.distribute import (
     average_across_replicas,
     check_global_batch,
@@ -42,12 +41,7 @@ from tfrec.training.distribute import (
 )
 from tfrec.training.guards import NonFiniteLossGuard
 
-LOSSES = ("full", "sampled")
-SAMPLERS = ("popularity", "log_uniform", "uniform")
-REPEAT_BIAS_NEEDS_FULL = (
-    "repeat_bias needs loss='full': the sampled softmax does not add the repeat weight to its "
-    "candidates' logits. Use loss='full' or repeat_bias=False."
-)
+LR_SCHEDULES = ("constant", "cosine")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,7 +68,9 @@ class SupervisedConfig:
       patience: epochs without validation improvement before early stopping.
       loss: ``"full"`` softmax or ``"sampled"`` softmax with logQ correction.
       num_sampled: negatives per batch for the sampled softmax.
-      sampler: ``"popularity"``, ``"log_uniform"`` or ``"uniform"`` negative distribution.
+      sampler: negatives of the sampled softmax, ``tfrec.models.NEGATIVE_SAMPLERS``:
+        ``"uniform"``, ``"popularity"`` (logQ-corrected), ``"log_uniform"`` or ``"in_batch"``
+        (the batch's other targets, logQ-corrected).
       popularity_exponent: exponent of the counts in the popularity sampler.
       metric_k: K of the validation NDCG@K used for early stopping.
       exclude_history: mask history items when computing the validation metric.
@@ -82,6 +78,14 @@ class SupervisedConfig:
       seed: seed of the weights, the dropout and the data order.
       strategy: ``tf.distribute`` strategy (``tfrec.training.distribute.STRATEGIES``);
         ``batch_size`` is the global batch, split over the replicas.
+      length_buckets: window lengths of the length-bucketed batches
+        (:func:`tfrec.data.sequence_dataset`); None pads every window to ``max_len``.
+      warmup_steps: optimizer steps of linear learning-rate warm-up from 0.
+      lr_schedule: ``"constant"`` after the warm-up, or ``"cosine"``: decayed to 0 along a
+        cosine over ``epochs`` epochs.
+      clipnorm: global-norm gradient clipping (None: none).
+      max_train_seconds: training budget in seconds (evaluation excluded; None: none): training
+        stops after the epoch that exceeds it, and the best validation weights are kept.
     """
 
     max_len: int = 50
@@ -106,13 +110,29 @@ class SupervisedConfig:
     eval_batch_size: int = 512
     seed: int = 0
     strategy: str = "default"
+    length_buckets: tuple[int, ...] | None = (8, 16, 32)
+    warmup_steps: int = 0
+    lr_schedule: str = "constant"
+    clipnorm: float | None = None
+    max_train_seconds: float | None = None
 
     def __post_init__(self) -> None:
         validate_strategy_name(self.strategy, "SupervisedConfig.strategy")
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}.")
-        if self.sampler not in SAMPLERS:
-            raise ValueError(f"sampler must be one of {SAMPLERS}, got {self.sampler!r}.")
+        if self.sampler not in NEGATIVE_SAMPLERS:
+            raise ValueError(f"sampler must be one of {NEGATIVE_SAMPLERS}, got {self.sampler!r}.")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(
+                f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}."
+            )
+        if self.warmup_steps < 0 or (self.clipnorm is not None and self.clipnorm <= 0):
+            raise ValueError(
+                "warmup_steps must be >= 0 and clipnorm > 0 (or None); got "
+                f"{self.warmup_steps}, {self.clipnorm}."
+            )
+        if self.max_train_seconds is not None and self.max_train_seconds <= 0:
+            raise ValueError(f"max_train_seconds must be > 0, got {self.max_train_seconds}.")
         if self.repeat_bias and self.loss != "full":
             raise ValueError(REPEAT_BIAS_NEEDS_FULL)
         if not 0.0 <= self.label_smoothing < 1.0 or self.weight_decay < 0.0:
@@ -130,235 +150,6 @@ class SupervisedConfig:
                 "patience must be >= 0 and num_sampled, metric_k >= 1; got "
                 f"{self.patience}, {self.num_sampled}, {self.metric_k}."
             )
-
-
-def sampling_distribution(
-    counts: np.ndarray, sampler: str = "popularity", exponent: float = 0.75
-) -> np.ndarray:
-    """Negative-sampling probabilities over the catalog (0 on the reserved indices).
-
-    Args:
-      counts: float ``[vocab_size]`` training interaction counts.
-      sampler: ``"popularity"`` (``(count + 1) ** exponent``), ``"log_uniform"`` (Zipf over
-        popularity ranks: ``log((r + 2) / (r + 1))`` for the item of rank ``r``, the
-        distribution of ``tf.random.log_uniform_candidate_sampler`` without requiring the
-        vocabulary to be sorted by popularity) or ``"uniform"``.
-      exponent: popularity exponent.
-
-    Returns:
-      float64 ``[vocab_size]`` probabilities summing to 1.
-    """
-    counts = np.asarray(counts, np.float64)
-    if sampler not in SAMPLERS:
-        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}.")
-    if counts.ndim != 1 or len(counts) <= NUM_RESERVED:
-        raise ValueError(f"counts must be [vocab_size] with vocab_size > 2, got {counts.shape}.")
-    real = counts[FIRST_ITEM_INDEX:]
-    if sampler == "popularity":
-        weights = (real + 1.0) ** exponent
-    elif sampler == "log_uniform":
-        ranks = np.empty(len(real))
-        ranks[np.argsort(-real, kind="stable")] = np.arange(len(real))
-        weights = np.log((ranks + 2.0) / (ranks + 1.0))
-    else:
-        weights = np.ones(len(real))
-    return np.concatenate([np.zeros(NUM_RESERVED), weights / weights.sum()])
-
-
-class NextItemModel(tf.keras.Model):
-    """SASRec next-item model: a :class:`SequenceEncoder` trained at every position.
-
-    Args:
-      encoder: the backbone; its tied item table scores the catalog.
-      loss: ``"full"`` or ``"sampled"`` (see the module docstring).
-      sampling_probabilities: float ``[vocab_size]`` negative distribution (required for
-        ``loss="sampled"``, see :func:`sampling_distribution`).
-      num_sampled: negatives per batch for the sampled softmax.
-      label_smoothing: ``eps`` of the label smoothing of the full softmax (0 = none).
-      **kwargs: forwarded to ``tf.keras.Model``.
-
-    Call:
-      ``ids`` int ``[batch, seq_len]`` -> next-item logits ``[batch, vocab_size]`` (0/1 masked).
-
-    Training data: ``(history [B, L], targets [B, L])`` from :func:`tfrec.data.sequence_dataset`;
-    positions with ``targets == 0`` are ignored.
-    """
-
-    def __init__(
-        self,
-        encoder: SequenceEncoder,
-        loss: str = "full",
-        sampling_probabilities: np.ndarray | None = None,
-        num_sampled: int = 256,
-        label_smoothing: float = 0.0,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        if loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}.")
-        if loss != "full" and getattr(encoder, "repeat_weight", None) is not None:
-            raise ValueError(REPEAT_BIAS_NEEDS_FULL)
-        if not 0.0 <= label_smoothing < 1.0 or (label_smoothing and loss != "full"):
-            raise ValueError(
-                f"label_smoothing must be in [0, 1) and needs loss='full'; got {label_smoothing} "
-                f"with loss={loss!r}."
-            )
-        self.label_smoothing = float(label_smoothing)
-        if loss == "sampled":
-            if sampling_probabilities is None:
-                raise ValueError(
-                    "loss='sampled' needs sampling_probabilities [vocab_size] "
-                    "(tfrec.agents.supervised.sampling_distribution(counts))."
-                )
-            if len(sampling_probabilities) != encoder.vocab_size:
-                raise ValueError(
-                    f"sampling_probabilities has {len(sampling_probabilities)} entries, the "
-                    f"encoder's vocab_size is {encoder.vocab_size}."
-                )
-        self.encoder = encoder
-        self.loss_type = loss
-        self.num_sampled = int(num_sampled)
-        self.sampling_log_probs = (
-            tf.constant(np.log(np.maximum(sampling_probabilities, 1e-30)), tf.float32)
-            if sampling_probabilities is not None
-            else None
-        )
-        self.loss_tracker = tf.keras.metrics.Mean(name="loss")
-
-    @property
-    def metrics(self) -> list[tf.keras.metrics.Metric]:
-        return [self.loss_tracker]
-
-    def call(self, ids: tf.Tensor, training: bool | None = None) -> tf.Tensor:
-        return self.encoder.score_items(ids, training=training)
-
-    def next_item_loss(self, history: tf.Tensor, targets: tf.Tensor, training: bool) -> tf.Tensor:
-        """Mean next-item cross-entropy over the non-padded positions.
-
-        Args:
-          history: int ``[batch, seq_len]``.
-          targets: int ``[batch, seq_len]``, 0 where there is no target.
-          training: enables dropout.
-
-        Returns:
-          scalar float32 loss.
-        """
-        states = self.encoder.sequence_states(history, training=training)  # [B, L, dim]
-        targets = tf.cast(targets, tf.int32)
-        real = targets >= FIRST_ITEM_INDEX  # padding and OOV positions have no target
-        states = tf.boolean_mask(states, real)  # [N, dim]
-        labels = tf.boolean_mask(targets, real)  # [N]
-        if self.loss_type == "full":
-            seen = (
-                self._prefix_pairs(history, real)
-                if getattr(self.encoder, "repeat_weight", None) is not None
-                else None
-            )
-            losses = self._full_softmax(states, labels, seen)
-        else:
-            losses = self._sampled_softmax(states, labels)
-        # divide_no_nan: a replica's share of a distributed batch may hold no target.
-        return tf.math.divide_no_nan(tf.reduce_sum(losses), tf.cast(tf.size(losses), tf.float32))
-
-    def _prefix_pairs(self, history: tf.Tensor, real: tf.Tensor) -> tf.Tensor:
-        """Items of the history prefix of every target position, for the repeat bias.
-
-        Args:
-          history: int ``[batch, seq_len]``.
-          real: bool ``[batch, seq_len]``, the positions kept by ``boolean_mask``.
-
-        Returns:
-          int64 ``[num_pairs, 2]``: the distinct ``(n, item)`` pairs, ``n`` the index of the
-          position ``(b, t)`` in ``boolean_mask`` order and ``item`` a real item of
-          ``history[b, :t + 1]`` (:func:`~tfrec.layers.history_pairs`): at most ``N * seq_len``
-          pairs, so the bias costs nothing per catalog item.
-        """
-        history = tf.cast(history, tf.int32)
-        positions = tf.cast(tf.where(real), tf.int32)  # [N, 2] (b, t), row-major like boolean_mask
-        rows = tf.gather(history, positions[:, 0])  # [N, seq_len]
-        in_prefix = tf.range(tf.shape(history)[1])[tf.newaxis] <= positions[:, 1:]
-        return history_pairs(tf.where(in_prefix, rows, 0), self.encoder.vocab_size)
-
-    def _full_softmax(
-        self, states: tf.Tensor, labels: tf.Tensor, seen: tf.Tensor | None = None
-    ) -> tf.Tensor:
-        """Cross-entropy over the real items only: the same values as masking the reserved
-        logits with ``dtype.min`` (their probability is 0 either way), without a masking pass
-        over the ``[N, vocab_size]`` logits (this matmul and softmax dominate a training step).
-
-        Args:
-          states: float ``[N, dim]``.
-          labels: int32 ``[N]`` real item indices (``>= FIRST_ITEM_INDEX``).
-          seen: int64 ``[num_pairs, 2]`` (position, item) pairs of each position's history
-            (repeat bias, see ``_prefix_pairs``), or None.
-
-        Returns:
-          float32 ``[N]`` losses.
-        """
-        table = self.encoder.item_embedding
-        logits = tf.linalg.matmul(
-            states, table.table()[FIRST_ITEM_INDEX:], transpose_b=True
-        )  # [N, vocab_size - 2]
-        if table.output_bias is not None:
-            logits += table.output_bias[FIRST_ITEM_INDEX:]
-        if seen is not None:
-            weight = self.encoder.repeat_weight
-            logits = tf.tensor_scatter_nd_add(
-                logits,
-                tf.cast(seen, tf.int32) - tf.constant([0, FIRST_ITEM_INDEX]),
-                tf.fill(tf.shape(seen)[:1], tf.cast(weight, logits.dtype)),
-            )
-        labels -= FIRST_ITEM_INDEX
-        if not self.label_smoothing:
-            return tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
-        # (1 - eps) * CE(label) + eps * CE(uniform over the real items).
-        log_probs = tf.nn.log_softmax(logits)
-        label_term = tf.gather(log_probs, labels, batch_dims=1)
-        eps = self.label_smoothing
-        return -(1.0 - eps) * label_term - eps * tf.reduce_mean(log_probs, axis=-1)
-
-    def _sampled_softmax(self, states: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
-        table = self.encoder.item_embedding
-        sampled = tf.cast(
-            tf.random.categorical(self.sampling_log_probs[tf.newaxis], self.num_sampled)[0],
-            tf.int64,
-        )
-        probabilities = tf.exp(self.sampling_log_probs)
-        expected = float(self.num_sampled) * probabilities
-        labels = tf.cast(labels, tf.int64)
-        biases = (
-            table.output_bias
-            if table.output_bias is not None
-            else tf.zeros([self.encoder.vocab_size], states.dtype)
-        )
-        return tf.nn.sampled_softmax_loss(
-            weights=table.embeddings,
-            biases=biases,
-            labels=labels[:, tf.newaxis],
-            inputs=states,
-            num_sampled=self.num_sampled,
-            num_classes=self.encoder.vocab_size,
-            sampled_values=(
-                sampled,
-                tf.gather(expected, labels)[:, tf.newaxis],
-                tf.gather(expected, sampled),
-            ),
-            remove_accidental_hits=True,
-        )
-
-    def train_step(self, data: Any) -> dict[str, tf.Tensor]:
-        history, targets = data
-        with tf.GradientTape() as tape:
-            loss = self.next_item_loss(history, targets, training=True)
-        variables = self.trainable_variables
-        self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        self.loss_tracker.update_state(loss)
-        return {"loss": self.loss_tracker.result()}
-
-    def test_step(self, data: Any) -> dict[str, tf.Tensor]:
-        history, targets = data
-        self.loss_tracker.update_state(self.next_item_loss(history, targets, training=False))
-        return {"loss": self.loss_tracker.result()}
 
 
 def full_batches(dataset: tf.data.Dataset, batch_size: int) -> tf.data.Dataset:
@@ -465,11 +256,76 @@ class RankingCallback(tf.keras.callbacks.Callback):
                     logs[f"{self.prefix}{name}@{k}"] = metrics[f"{name}@{k}"]
 
 
+@tf.keras.utils.register_keras_serializable(package="tfrec")
+class WarmupCosine(tf.keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up from 0 to ``peak`` over ``warmup_steps``, then constant or a cosine decay.
+
+    Args:
+      peak: the learning rate after the warm-up.
+      warmup_steps: steps of the linear warm-up (0: none).
+      decay_steps: steps of the cosine decay to 0 after the warm-up (None: constant).
+    """
+
+    def __init__(self, peak: float, warmup_steps: int = 0, decay_steps: int | None = None):
+        super().__init__()
+        self.peak = float(peak)
+        self.warmup_steps = int(warmup_steps)
+        self.decay_steps = None if decay_steps is None else max(int(decay_steps), 1)
+
+    def __call__(self, step: tf.Tensor) -> tf.Tensor:
+        step = tf.cast(step, tf.float32)
+        rate = tf.constant(self.peak, tf.float32)
+        if self.warmup_steps:
+            rate *= tf.minimum((step + 1.0) / self.warmup_steps, 1.0)
+        if self.decay_steps is not None:
+            progress = tf.clip_by_value((step - self.warmup_steps) / self.decay_steps, 0.0, 1.0)
+            rate *= 0.5 * (1.0 + tf.cos(np.pi * progress))
+        return rate
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "peak": self.peak,
+            "warmup_steps": self.warmup_steps,
+            "decay_steps": self.decay_steps,
+        }
+
+
+class TrainingBudget(tf.keras.callbacks.Callback):
+    """Counts training seconds (epoch start to its last batch, so the evaluations that run at
+    epoch end are excluded) and stops training once ``budget_s`` is spent.
+
+    Attributes:
+      seconds: training seconds so far; ``epoch_seconds`` per epoch. ``logs["train_seconds"]``
+        holds the running total at each epoch end.
+    """
+
+    def __init__(self, budget_s: float | None = None) -> None:
+        super().__init__()
+        self.budget_s = budget_s
+        self.seconds = 0.0
+        self.epoch_seconds: list[float] = []
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._start = self._last = time.perf_counter()
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self._last = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.epoch_seconds.append(self._last - self._start)
+        self.seconds += self.epoch_seconds[-1]
+        if logs is not None:
+            logs["train_seconds"] = self.seconds
+        if self.budget_s is not None and self.seconds >= self.budget_s:
+            self.model.stop_training = True
+
+
 def build_next_item_model(
     config: SupervisedConfig,
     vocab_size: int,
     item_counts: np.ndarray | None = None,
     strategy: tf.distribute.Strategy | None = None,
+    steps_per_epoch: int | None = None,
 ) -> NextItemModel:
     """Builds and compiles the model described by ``config``.
 
@@ -480,6 +336,8 @@ def build_next_item_model(
         log-uniform samplers of ``loss="sampled"``).
       strategy: the ``tf.distribute`` strategy whose scope holds the variables (None: the
         current one). Its optimizer averages the replicas' gradients.
+      steps_per_epoch: batches per epoch, for ``lr_schedule="cosine"`` (decay over
+        ``config.epochs`` epochs).
 
     Returns:
       A compiled :class:`NextItemModel` (Adam, or AdamW when ``config.weight_decay > 0``).
@@ -487,11 +345,14 @@ def build_next_item_model(
     strategy = strategy or tf.distribute.get_strategy()
     tf.keras.utils.set_random_seed(config.seed)
     with strategy.scope():
-        return _build_next_item_model(config, vocab_size, item_counts)
+        return _build_next_item_model(config, vocab_size, item_counts, steps_per_epoch)
 
 
 def _build_next_item_model(
-    config: SupervisedConfig, vocab_size: int, item_counts: np.ndarray | None
+    config: SupervisedConfig,
+    vocab_size: int,
+    item_counts: np.ndarray | None,
+    steps_per_epoch: int | None,
 ) -> NextItemModel:
     encoder = SequenceEncoder(
         vocab_size,
@@ -517,17 +378,27 @@ def _build_next_item_model(
         sampling_probabilities=probabilities,
         num_sampled=config.num_sampled,
         label_smoothing=config.label_smoothing,
+        in_batch=config.sampler == "in_batch",
     )
+    if config.lr_schedule == "cosine" and steps_per_epoch is None:
+        raise ValueError("lr_schedule='cosine' needs steps_per_epoch (batches per epoch).")
+    decay_steps = (
+        config.epochs * steps_per_epoch - config.warmup_steps
+        if config.lr_schedule == "cosine"
+        else None
+    )
+    rate: Any = config.learning_rate
+    if config.warmup_steps or decay_steps is not None:
+        rate = WarmupCosine(config.learning_rate, config.warmup_steps, decay_steps)
+    clip = {} if config.clipnorm is None else {"global_clipnorm": config.clipnorm}
     if config.weight_decay:
-        optimizer = tf.keras.optimizers.AdamW(
-            config.learning_rate, weight_decay=config.weight_decay
-        )
+        optimizer = tf.keras.optimizers.AdamW(rate, weight_decay=config.weight_decay, **clip)
         # Decay the weight matrices and tables only (the usual AdamW practice).
         optimizer.exclude_from_weight_decay(
             var_names=["bias", "gamma", "beta", "repeat_weight", "output_bias"]
         )
     else:
-        optimizer = tf.keras.optimizers.Adam(config.learning_rate)
+        optimizer = tf.keras.optimizers.Adam(rate, **clip)
     model.compile(optimizer=average_across_replicas(optimizer))
     return model
 
@@ -575,9 +446,18 @@ def train_next_item_model(
     counts = np.bincount(items.astype(np.int64), minlength=vocab_size).astype(np.float64)
     strategy = strategy or make_strategy(config.strategy)
     check_global_batch(config.batch_size, strategy)
-    model = build_next_item_model(config, vocab_size, counts, strategy)
+    steps = sequence_batches_per_epoch(
+        train_seqs, config.max_len, config.batch_size, config.length_buckets
+    )
+    model = build_next_item_model(config, vocab_size, counts, strategy, steps_per_epoch=steps)
     dataset = full_batches(
-        sequence_dataset(train_seqs, config.max_len, config.batch_size, seed=config.seed),
+        sequence_dataset(
+            train_seqs,
+            config.max_len,
+            config.batch_size,
+            seed=config.seed,
+            length_buckets=config.length_buckets,
+        ),
         config.batch_size,
     )
     monitor = f"val_ndcg@{config.metric_k}"
@@ -591,6 +471,7 @@ def train_next_item_model(
             batch_size=config.eval_batch_size,
         ),
         *callbacks,
+        *([TrainingBudget(config.max_train_seconds)] if config.max_train_seconds else []),
         tf.keras.callbacks.EarlyStopping(
             monitor=monitor, mode="max", patience=config.patience, restore_best_weights=True
         ),

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfrec.agents.supervised import (
+from tfrec.data import Sequences, leave_last_out, sequence_dataset
+from tfrec.encoders import SequenceEncoder
+from tfrec.training.supervised import (
     NextItemModel,
     RankingCallback,
     SupervisedConfig,
@@ -15,8 +17,6 @@ from tfrec.agents.supervised import (
     sampling_distribution,
     train_next_item_model,
 )
-from tfrec.data import Sequences, leave_last_out, sequence_dataset
-from tfrec.encoders import SequenceEncoder
 
 VOCAB = 12  # items 2..11
 
