@@ -1,7 +1,9 @@
 """Slate off-policy estimates of a trained REINFORCE policy on tfrec's simulator vs rollouts.
 
-1. Trains impression-level REINFORCE online (``train_in_simulator``, learned baseline, slates of
-   ``K`` i.i.d. draws: ``AgentConfig(slate_model="independent")``) for ``--iterations``.
+1. Trains impression-level REINFORCE online as in ``docs/benchmarks/reinforce.md`` (SlateQ
+   critic, learning rate 3e-3, ``train_in_simulator`` with 50 collect / 8 train steps per
+   iteration) for ``--iterations``, with slates of ``K`` i.i.d. draws
+   (``AgentConfig(slate_model="independent")``); the actor is cached in ``--cache``.
 2. Targets: the stochastic policy it serves (``SlateSamplingPolicy``, ``q = (1 - eps) pi + eps
    uniform``, ``K`` i.i.d. draws) for each ``--target-epsilon``; truth = mean return of
    ``--truth-episodes`` rollouts (95% CI).
@@ -16,7 +18,7 @@
 
 The last line printed is one JSON object.
 
-    .venv/bin/python benchmarks/ope_simulator.py                  # ~5 minutes on 2 cores
+    .venv/bin/python benchmarks/ope_simulator.py                  # ~10 minutes on 2 cores
     .venv/bin/python benchmarks/ope_simulator.py --quick          # smoke run
 """
 
@@ -31,6 +33,7 @@ import argparse  # noqa: E402
 import dataclasses  # noqa: E402
 import json  # noqa: E402
 import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -43,7 +46,6 @@ from tfrec.evaluation.rollouts import evaluate_policy  # noqa: E402
 from tfrec.evaluation.slate import (  # noqa: E402
     SlateData,
     SlateOptions,
-    cascade_doubly_robust,
     estimate_all,
 )
 from tfrec.evaluation.slate_propensities import (  # noqa: E402
@@ -65,7 +67,10 @@ BATCH = 64
 CHUNK = 2048
 
 
-def train(config: InterestEvolutionConfig, iterations: int, seed: int) -> object:
+def train(
+    config: InterestEvolutionConfig, iterations: int, seed: int, cache: Path | None
+) -> object:
+    """The REINFORCE issue's learner (SlateQ critic), restored from ``cache`` when it is there."""
     tf.keras.utils.set_random_seed(seed)
     env = InterestEvolutionEnv(config, batch_size=BATCH, seed=seed)
     encoder_config = EncoderConfig(
@@ -78,11 +83,21 @@ def train(config: InterestEvolutionConfig, iterations: int, seed: int) -> object
     )
     encoder = build_encoder(encoder_config, env.vocab_size)
     agent = build_agent(
-        AgentConfig(slate_size=env.slate_size, learning_rate=3e-3, slate_model="independent"),
+        AgentConfig(
+            slate_size=env.slate_size,
+            learning_rate=3e-3,
+            critic="slateq",
+            slate_model="independent",
+        ),
         encoder,
         config.max_len,
         seed=seed,
     )
+    checkpoint = tf.train.Checkpoint(actor=agent.actor_network)
+    if cache is not None and (cache / "checkpoint").exists():
+        checkpoint.restore(tf.train.latest_checkpoint(str(cache))).expect_partial()
+        print(f"restored the trained actor from {cache}", flush=True)
+        return agent
     history = train_in_simulator(
         agent,
         env,
@@ -104,6 +119,8 @@ def train(config: InterestEvolutionConfig, iterations: int, seed: int) -> object
         f"{[round(r, 2) for r in history.eval_returns]}",
         flush=True,
     )
+    if cache is not None:
+        checkpoint.save(str(cache / "actor"))
     return agent
 
 
@@ -187,7 +204,10 @@ def evaluate_target(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=40)
+    parser.add_argument("--iterations", type=int, default=80)
+    parser.add_argument(
+        "--cache", default="runs/ope_simulator/actor", help="trained-actor checkpoint ('' = none)"
+    )
     parser.add_argument("--log-episodes", type=int, default=2000)
     parser.add_argument("--truth-episodes", type=int, default=1000)
     parser.add_argument("--target-epsilon", type=float, nargs="+", default=[0.05, 0.5])
@@ -200,7 +220,8 @@ def main() -> None:
     started = time.perf_counter()
     config = InterestEvolutionConfig()
     report: dict = {"loadavg_start": os.getloadavg(), "args": vars(args)}
-    agent = train(config, args.iterations, args.seed)
+    cache = Path(f"{args.cache}-{args.iterations}it-seed{args.seed}") if args.cache else None
+    agent = train(config, args.iterations, args.seed, cache)
     log = collect_log(config, args.log_episodes, seed=1000 + args.seed)
     x, later = features(log)
     behavior = independent_propensities(log.beta, log.slates)
@@ -239,9 +260,8 @@ def main() -> None:
         for horizon in [None, *args.horizons]:
             options = SlateOptions(horizon=horizon)
             label = "all" if horizon is None else str(horizon)
-            found = estimate_all(data, options)
             terms = full_terms if horizon is None else step_terms
-            found["cascade-dr"] = cascade_doubly_robust(data, *terms, options)
+            found = estimate_all(data, options, model_terms=terms)
             for name, est in found.items():
                 rows[f"{name} h={label}"] = {
                     "value": est.value,

@@ -334,7 +334,7 @@ def tfrec_slate(path: Path, checks: dict) -> dict:
     terms = cascade_model_terms(z["q_hat"].reshape(-1, k, m), dist, slates)
     out = estimate_all(data, model_terms=terms)
     model = LinearCascadeModel(m).fit(z["context"], slates, data.rewards, target_item_probs=dist)
-    out["cascade-dr (tfrec model)"] = cascade_doubly_robust(
+    out["cascade-dr/lin"] = cascade_doubly_robust(
         data, *model.predict(z["context"], slates, dist)
     )
     checks.update(tfrec_propensities(z, k))
@@ -407,16 +407,16 @@ def main() -> None:
         theirs = json.loads((out / "obp.json").read_text())
         report["obp_version"] = theirs["obp_version"]
         diffs: list[float] = []
-        report["slate"] = {
-            s: compare(
-                f"SyntheticSlateBanditDataset, {s}",
-                tfrec_slate(out / f"slate_{s}.npz"),
-                theirs["slate"][s],
-                theirs["slate"][s]["truth"],
-                diffs,
+        report["slate"] = {}
+        for s in args.structures:
+            checks: dict = {}
+            ours = tfrec_slate(out / f"slate_{s}.npz", checks)
+            truth = theirs["slate"][s]["truth"]
+            report["slate"][s] = compare(
+                f"SyntheticSlateBanditDataset, {s}", ours, theirs["slate"][s], truth, diffs
             )
-            for s in args.structures
-        }
+            report["slate"][s]["propensity_check"] = checks
+            print(f"  tfrec's Plackett-Luce propensities vs obp's: {checks}")
         report["bandit"] = compare(
             "SyntheticBanditDataset",
             tfrec_bandit(out / "bandit.npz"),

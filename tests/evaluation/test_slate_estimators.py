@@ -89,6 +89,12 @@ def test_cascade_dr_by_hand(data):
     # slate 2: 2 (0 - 0.5) + 0.3 + 1.5 (1 - 0.4) + 2 * 0.5 = 1.2
     assert est.value == pytest.approx((0.95 + 1.2) / 2)
     assert est.stderr == pytest.approx(np.std([0.95, 1.2], ddof=1) / math.sqrt(2))
+    # Weighted DR: every column normalised by its mean weight. Corrections w_{1:k} (r - q):
+    # (0.5 * 0.4 + 2 * -0.5) / 2.5 and (0.5 * -0.1 + 1.5 * 0.6) / 2; model terms w_{1:k-1} v:
+    # (0.7 + 0.3) / 2 and (0.5 * 0.2 + 2 * 0.5) / 2.5.
+    weighted = cascade_doubly_robust(data, q_logged, q_expected, SN)
+    assert weighted.value == pytest.approx(-0.32 + 0.425 + 0.5 + 0.44)
+    assert weighted.method == "sncascade-dr/normal"
 
 
 def test_cascade_model_terms_from_a_q_table():

@@ -1,4 +1,5 @@
-"""``tfrec evaluate``: full-catalog ranking metrics on a log and/or simulator returns vs baselines."""
+"""``tfrec evaluate``: full-catalog ranking metrics on a log and/or simulator returns vs baselines;
+with ``--ope``, slate off-policy estimates of the model's policy from an impression log."""
 
 from __future__ import annotations
 
@@ -25,13 +26,14 @@ from tfrec.cli.common import (
     section,
     simulator_config,
 )
+from tfrec.cli.ope import add_ope_flags
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """``tfrec evaluate``: ranking metrics on a log and/or simulator returns, vs baselines."""
-    from tfrec.agents.supervised import inference_scorer
     from tfrec.data import build_sequences, leave_last_out
     from tfrec.settings import load_settings
+    from tfrec.training.supervised import inference_scorer
     from tfrec.workflow import (
         compare_policies,
         greedy_policy,
@@ -47,7 +49,29 @@ def run_evaluate(args: argparse.Namespace) -> int:
         )
     encoder, vocabulary, _ = load_model_dir(model_folder(args.model))
     result: dict[str, Any] = {"model": str(args.model)}
-    if has_log_source(args):
+    if args.ope:
+        from tfrec.cli.ope import ope_report
+        from tfrec.data.impressions import ImpressionLog
+
+        if not args.log:
+            raise ValueError("--ope estimates from an impression log: give --log FILE.")
+        if not 0.0 <= args.ope_epsilon <= 1.0:
+            raise ValueError(f"--ope-epsilon must be in [0, 1], got {args.ope_epsilon}.")
+        log = load_log(args)
+        if not isinstance(log, ImpressionLog):
+            raise ValueError(
+                f"{args.log} is not an impression log (columns slate, position, clicked): --ope "
+                "needs every shown slate with its propensities."
+            )
+        table = ope_report(args, encoder, vocabulary, log)
+        result["ope"] = table.to_dict("records")
+        section(
+            args,
+            f"off-policy estimates of the model's slate policy (eps={args.ope_epsilon}, "
+            f"{args.ope_slate_model}) from {log.num_slates} logged slates; 95% CLT intervals",
+        )
+        say(args, format_frame(table))
+    elif has_log_source(args):
         train, _, test = leave_last_out(build_sequences(load_log(args), vocabulary))
         scorers = {"model": inference_scorer(encoder), **ranking_baselines(train, vocabulary.size)}
         table = ranking_table(scorers, test, encoder.max_len, tuple(args.k), args.exclude_history)
@@ -99,5 +123,6 @@ def register(commands: Any) -> None:
     evaluate.add_argument("--no-oracles", action="store_true", help="skip the oracle references")
     evaluate.add_argument("--config", help="YAML settings file (section 'simulator')")
     add_log_source(evaluate)
+    add_ope_flags(evaluate)
     add_simulator_flags(evaluate, items=None)
     add_common_flags(evaluate)

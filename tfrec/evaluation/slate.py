@@ -254,14 +254,9 @@ class SlateData:
 
 
 def _run(
-    data: SlateData,
-    weights: np.ndarray,
-    rewards: np.ndarray,
-    options: SlateOptions,
-    name: str,
-    control: np.ndarray | None = None,
+    data: SlateData, weights: np.ndarray, rewards: np.ndarray, options: SlateOptions, name: str
 ) -> Estimate:
-    """The engine: ``V = mean_u sum_{t,p} g^t W R + control`` (or its self-normalised form).
+    """The engine: ``V = mean_u sum_{t,p} g^t W R`` (or its self-normalised form).
 
     Args:
       data: the slate data (units and steps).
@@ -269,7 +264,6 @@ def _run(
       rewards: ``[num_slates, P]`` what they weight.
       options: the :class:`SlateOptions`.
       name: estimator name.
-      control: optional ``[num_slates, P]`` control-variate terms (DR), multiplied by ``rho_{<t}``.
     """
     if not isinstance(options, SlateOptions):
         raise TypeError(f"options must be SlateOptions, got {type(options).__name__}.")
@@ -280,13 +274,11 @@ def _run(
         w = np.minimum(w, options.cap)
     r = data.grid(rewards, 0.0)
     disc = options.discount ** np.arange(r.shape[1], dtype=np.float64)[None, :, None]
-    c = 0.0 if control is None else (disc * rho[..., None] * data.grid(control, 0.0)).sum((1, 2))
 
     def core(units: np.ndarray) -> tuple[float, np.ndarray]:
         wu, ru = w[units], r[units]
-        cu = c if control is None else c[units]
         if not options.self_normalize:
-            terms = (disc * wu * ru).sum(axis=(1, 2)) + cu
+            terms = (disc * wu * ru).sum(axis=(1, 2))
             value = float(terms.mean())
             return value, terms - value
         mean_w = wu.mean(axis=0)  # [T, P]
@@ -298,8 +290,8 @@ def _run(
             )
         safe = np.where(mean_w > 0, mean_w, 1.0)
         v_tp = (wu * ru).mean(axis=0) / safe  # [T, P]
-        value = float((disc * v_tp).sum() + np.mean(cu))
-        influence = (disc * wu * (ru - v_tp) / safe).sum(axis=(1, 2)) + (cu - np.mean(cu))
+        value = float((disc * v_tp).sum())
+        influence = (disc * wu * (ru - v_tp) / safe).sum(axis=(1, 2))
         return value, influence
 
     last = data.grid(np.ones(len(data.step)), 0.0).sum(axis=1).astype(int) - 1
@@ -433,8 +425,10 @@ def cascade_doubly_robust(
       q_expected: float, same shape, ``E_{a ~ pi(.|x, a_{1:k-1})} Q_k(x, a_{1:k-1}, a)``
         (:func:`cascade_model_terms`, or :class:`tfrec.evaluation.slate_propensities.
         LinearCascadeModel`).
-      options: the :class:`SlateOptions` (``self_normalize`` divides the correction terms
-        ``w_{1:k}`` by their mean per position).
+      options: the :class:`SlateOptions`. ``self_normalize`` divides the weights
+        ``rho_{<t} w_{1:k}`` of the corrections and ``rho_{<t} w_{1:k-1}`` of the model terms by
+        their means per (step, position): the weighted doubly robust form of Thomas &
+        Brunskill (ICML 2016), not in obp.
 
     Returns:
       The :class:`Estimate` (``"cascade-dr"``).
@@ -448,7 +442,11 @@ def cascade_doubly_robust(
         arrays.append(a)
     w = data.ratio("cascade")
     w_prev = np.concatenate([np.ones_like(w[:, :1]), w[:, :-1]], axis=1)
-    return _run(data, w, data.rewards - arrays[0], options, "cascade-dr", w_prev * arrays[1])
+    # Both parts are weight x value columns: the correction w_{1:k} (r_k - Q_k) and the model
+    # term w_{1:k-1} E_pi Q_k; self-normalising divides each column by its mean weight.
+    weights = np.concatenate([w, w_prev], axis=1)
+    values = np.concatenate([data.rewards - arrays[0], arrays[1]], axis=1)
+    return _run(data, weights, values, options, "cascade-dr")
 
 
 SLATE_ESTIMATORS = {
@@ -474,9 +472,11 @@ def estimate_all(
 
     Returns:
       ``{name: Estimate}`` with names ``sips``, ``snsips``, ``iips``, ``sniips``, ``pi``,
-      ``snpi``, ``rips``, ``snrips``, ``cascade-dr`` (those whose propensities are present;
-      a self-normalised form whose mean weight is <= 0, e.g. ``snpi`` far from the logging
-      policy, is left out).
+      ``snpi``, ``rips``, ``snrips``, ``cascade-dr``, ``sncascade-dr`` (those whose
+      propensities are present;
+      a self-normalised form is left out where some position's mean weight is <= 0, e.g.
+      ``snpi`` far from the logging policy, or a step of the sessions where the target gives
+      every logged slate probability 0).
     """
     out: dict[str, Estimate] = {}
     for name, (fn, kind) in SLATE_ESTIMATORS.items():
@@ -485,11 +485,11 @@ def estimate_all(
         out[name] = fn(data, dataclasses.replace(options, self_normalize=False))
         try:
             out[f"sn{name}"] = fn(data, dataclasses.replace(options, self_normalize=True))
-        except ValueError:
-            if name != "pi":
-                raise
+        except ValueError:  # undefined: some position's mean weight is <= 0
+            pass
     if model_terms is not None and data.behavior.cascade is not None:
-        out["cascade-dr"] = cascade_doubly_robust(
-            data, *model_terms, dataclasses.replace(options, self_normalize=False)
-        )
+        for sn in (False, True):
+            out["sncascade-dr" if sn else "cascade-dr"] = cascade_doubly_robust(
+                data, *model_terms, dataclasses.replace(options, self_normalize=sn)
+            )
     return out

@@ -20,9 +20,14 @@ and the logged slates ``a`` (``[num_slates, K]``, indices into ``q``), each func
 estimator (Kiyohara et al., WSDM 2022): one ridge regression per position on
 ``[context, one-hot(a_k)]``, fitted from the last position backwards on ``r_k + E_pi Q_{k+1}``
 (obp's ``SlateRegressionModel`` recursion) or on the logged reward to go.
+
+:func:`logged_slates` reads an impression log (the ``slate_log_propensity`` and
+``position_propensity`` columns of ``tfrec.data.ImpressionLog``) into those arrays.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 
@@ -30,6 +35,8 @@ from tfrec.evaluation.slate import SlatePropensities
 
 __all__ = [
     "LinearCascadeModel",
+    "LoggedSlates",
+    "logged_slates",
     "epsilon_popularity_propensities",
     "independent_propensities",
     "plackett_luce_propensities",
@@ -264,3 +271,69 @@ class LinearCascadeModel:
             [self._expected(x, p, target_item_probs) for p in range(a.shape[1])], axis=1
         )
         return logged, expected
+
+
+@dataclasses.dataclass(frozen=True)
+class LoggedSlates:
+    """An impression log as the arrays slate estimators need (one row per shown slate).
+
+    Attributes:
+      slates: int32 ``[num_slates, K]`` item indices, in position order.
+      rewards: float64 ``[num_slates, K]`` the reward at the clicked position, 0 elsewhere.
+      sessions: ``[num_slates]`` the user of each slate (slates of a user in time order).
+      histories: int32 ``[num_slates, max_len]`` the user's clicked items before the slate.
+      behavior: the logging policy's :class:`~tfrec.evaluation.slate.SlatePropensities` from
+        the ``slate_log_propensity`` (joint) and ``position_propensity`` (per-position) columns;
+        a kind is None when its column is absent or has a NaN. The prefix (cascade) kind is not
+        recorded in logs.
+    """
+
+    slates: np.ndarray
+    rewards: np.ndarray
+    sessions: np.ndarray
+    histories: np.ndarray
+    behavior: SlatePropensities
+
+
+def logged_slates(log: object, vocabulary: object, max_len: int) -> LoggedSlates:
+    """Reads an impression log (``tfrec.data.ImpressionLog`` layout) into :class:`LoggedSlates`.
+
+    Args:
+      log: an ``ImpressionLog`` (or an ``InteractionLog`` / DataFrame in its layout).
+      vocabulary: the ``ItemVocabulary`` of the shown items.
+      max_len: history window.
+
+    Returns:
+      The :class:`LoggedSlates`.
+
+    Raises:
+      ValueError: if the log records neither propensity column with values on every row.
+    """
+    from tfrec.data.impressions import POSITION_PROPENSITY, as_impression_log, impression_steps
+    from tfrec.specs import SLATE_LOG_PROPENSITY
+
+    log = as_impression_log(log)
+    steps = impression_steps(log, vocabulary, max_steps=len(log.df))
+    n, k = steps.slates.shape
+    rewards = np.zeros((n, k))
+    hit = np.flatnonzero(steps.click_position >= 0)
+    rewards[hit, steps.click_position[hit]] = steps.rewards[hit]
+    df = log.df
+    joint = np.exp(df[SLATE_LOG_PROPENSITY].to_numpy(np.float64)[::k])
+    position = None
+    if POSITION_PROPENSITY in df.columns:
+        position = df[POSITION_PROPENSITY].to_numpy(np.float64).reshape(n, k)
+    joint = joint if np.isfinite(joint).all() else None
+    position = position if position is not None and np.isfinite(position).all() else None
+    if joint is None and position is None:
+        raise ValueError(
+            f"{log.source}: off-policy estimates need the logging policy's propensities, but "
+            f"neither {SLATE_LOG_PROPENSITY!r} nor {POSITION_PROPENSITY!r} is known on every row."
+        )
+    return LoggedSlates(
+        slates=steps.slates,
+        rewards=rewards,
+        sessions=df["user"].to_numpy()[::k],
+        histories=steps.histories(max_len),
+        behavior=SlatePropensities(joint=joint, position=position),
+    )
