@@ -109,7 +109,8 @@ def register(commands: Any) -> None:
     evaluate = add_command(
         commands,
         "evaluate",
-        "full-catalog ranking metrics on a log and/or simulator returns, against baselines",
+        "full-catalog ranking metrics on a log and/or simulator returns, against baselines; "
+        "--ope: off-policy estimates of the model's slate policy from an impression log",
         run_evaluate,
     )
     evaluate.add_argument("--model", required=True, help="model folder or export folder")
