@@ -121,3 +121,24 @@ def test_setup_cfg_declares_tf_agents_runtime_imports_and_python_range():
     classifiers = cfg["metadata"]["classifiers"]
     for version in ("3.11", "3.12", "3.13"):
         assert f"Python :: {version}" in classifiers
+
+
+def test_find_python_picks_a_supported_interpreter_and_refuses_others():
+    script = ROOT / ".ci" / "find-python"
+    if not script.is_file():
+        pytest.skip("no checkout (installed package)")
+    out = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    version = subprocess.run(
+        [out.stdout.strip(), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.strip()
+    assert version in {"3.11", "3.12", "3.13"}
+    mine = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    same = subprocess.run(["bash", str(script), mine], capture_output=True, text=True, timeout=60)
+    assert same.returncode == 0 and same.stdout.strip(), same.stderr
+    assert version >= mine  # the newest found first
+    refused = subprocess.run(["bash", str(script), "3.10"], capture_output=True, text=True)
+    assert refused.returncode == 1 and "not supported" in refused.stderr
