@@ -93,3 +93,32 @@ def test_evaluate_ranking_rejects_bad_input() -> None:
         evaluate_ranking(scorer, np.zeros((2, 3)), np.array([2, 3, 4]))
     with pytest.raises(ValueError, match=r"\[batch, vocab_size\]"):
         evaluate_ranking(lambda h: tf.zeros([6]), np.zeros((2, 3)), np.array([2, 3]))
+
+
+def test_trim_padding_gives_the_same_metrics_for_a_padding_blind_scorer() -> None:
+    # A bag-of-items scorer ignores leading padding: trimming each batch must not change anything.
+    rng = np.random.default_rng(0)
+    vocab_size = 12
+    table = rng.normal(size=(vocab_size, vocab_size))
+    table[0] = 0.0  # the padding row adds nothing
+    item_scores = tf.constant(table, tf.float32)
+
+    def scorer(histories: tf.Tensor) -> tf.Tensor:
+        return tf.reduce_sum(tf.gather(item_scores, histories), axis=1)
+
+    lengths = rng.integers(1, 7, size=40)
+    histories = np.zeros((40, 8), np.int64)
+    for row, length in enumerate(lengths):
+        histories[row, 8 - length :] = rng.integers(2, vocab_size, size=length)
+    targets = rng.integers(2, vocab_size, size=40)
+    full = evaluate_ranking(scorer, histories, targets, ks=(1, 5), batch_size=7)
+    trimmed = evaluate_ranking(
+        scorer, histories, targets, ks=(1, 5), batch_size=7, trim_padding=True
+    )
+    assert full == pytest.approx(trimmed)
+    no_coverage = evaluate_ranking(
+        scorer, histories, targets, ks=(5,), coverage=False, trim_padding=True
+    )
+    assert "coverage@5" not in no_coverage and no_coverage["ndcg@5"] == pytest.approx(
+        full["ndcg@5"]
+    )

@@ -1,6 +1,6 @@
 """Evaluation: full-catalog ranking metrics, baselines, off-policy estimators, simulator rollouts."""
 
-from tfrec.evaluation.baselines import ItemCooccurrence, MostPopular, RandomScorer
+from tfrec.evaluation.baselines import EASE, ItemCooccurrence, MostPopular, RandomScorer
 from tfrec.evaluation.off_policy import (
     Estimate,
     OffPolicyData,
@@ -25,6 +25,7 @@ from tfrec.evaluation.rollouts import (
 
 __all__ = [
     "Estimate",
+    "EASE",
     "ItemCooccurrence",
     "MostPopular",
     "OffPolicyData",

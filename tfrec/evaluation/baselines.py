@@ -10,7 +10,9 @@ float32 ``[batch, vocab_size]``, like ``SequenceEncoder.score_items``, so
 * :class:`ItemCooccurrence`: item-to-item KNN on co-occurrence within a window of the training
   sequences, cosine-normalised (Sarwar et al., WWW 2001, "Item-based collaborative filtering
   recommendation algorithms"; Linden et al. 2003 for the co-occurrence variant), summed over the
-  history items with a recency decay.
+  history items with a recency decay; held sparse.
+* :class:`EASE`: Steck's closed-form linear autoencoder (WWW 2019), the strongest cheap linear
+  baseline; dense ``[V, V]``, so for catalogs up to about 10k items.
 """
 
 from __future__ import annotations
@@ -21,9 +23,6 @@ import tensorflow as tf
 from tfrec.data import Sequences
 from tfrec.layers import mask_reserved_logits
 from tfrec.specs import FIRST_ITEM_INDEX, NUM_RESERVED, PAD_INDEX
-
-MAX_DENSE_ITEMS = 20_000
-"""Largest catalog :class:`ItemCooccurrence` holds as a dense ``[V, V]`` float32 matrix (1.6 GB)."""
 
 
 def _check_vocab(vocab_size: int) -> int:
@@ -95,24 +94,38 @@ class ItemCooccurrence:
 
     ``sim(i, j) = c(i, j) / sqrt(n_i * n_j)`` where ``c`` counts the pairs of interactions of the
     same user at most ``window`` positions apart and ``n`` the item counts; ``age_t`` is 0 for the
-    most recent history item. Only the ``num_neighbors`` most similar items of each item are kept.
+    most recent history item. Only the ``num_neighbors`` most similar items of each item are kept,
+    so the similarity is held sparse (``[V, V]`` with at most ``V * num_neighbors`` entries):
+    memory grows with the number of co-occurring pairs, not with ``V^2``.
 
     Args:
-      similarity: float ``[vocab_size, vocab_size]`` item-item similarity.
+      similarity: float ``[vocab_size, vocab_size]`` item-item similarity, dense (numpy) or a
+        ``tf.SparseTensor``.
       decay: recency weight in ``(0, 1]`` (1 = the history is a bag of items).
     """
 
-    def __init__(self, similarity: np.ndarray, decay: float = 0.8) -> None:
-        similarity = np.asarray(similarity, np.float32)
-        if similarity.ndim != 2 or similarity.shape[0] != similarity.shape[1]:
-            raise ValueError(
-                f"similarity must be [vocab_size, vocab_size], got shape {similarity.shape}."
-            )
+    def __init__(self, similarity: np.ndarray | tf.SparseTensor, decay: float = 0.8) -> None:
+        if not isinstance(similarity, tf.SparseTensor):
+            similarity = np.asarray(similarity, np.float32)
+            if similarity.ndim != 2 or similarity.shape[0] != similarity.shape[1]:
+                raise ValueError(
+                    f"similarity must be [vocab_size, vocab_size], got shape {similarity.shape}."
+                )
+            similarity = tf.sparse.from_dense(similarity)
+        shape = tuple(int(d) for d in similarity.dense_shape)
+        if len(shape) != 2 or shape[0] != shape[1]:
+            raise ValueError(f"similarity must be [vocab_size, vocab_size], got shape {shape}.")
         if not 0.0 < decay <= 1.0:
             raise ValueError(f"decay must be in (0, 1], got {decay}.")
-        self.vocab_size = _check_vocab(similarity.shape[0])
+        self.vocab_size = _check_vocab(shape[0])
         self.decay = float(decay)
-        self.similarity = tf.constant(similarity)
+        self.sparse_similarity = tf.sparse.reorder(tf.cast(similarity, tf.float32))
+
+    @property
+    def similarity(self) -> tf.Tensor:
+        """The similarity as a dense float32 ``[vocab_size, vocab_size]`` tensor (for inspection
+        of small catalogs: it costs ``4 V^2`` bytes)."""
+        return tf.sparse.to_dense(self.sparse_similarity)
 
     @classmethod
     def from_sequences(
@@ -129,19 +142,14 @@ class ItemCooccurrence:
           seqs: training sequences (item indices < ``vocab_size``).
           vocab_size: number of indices including the reserved ones.
           window: pairs at most this many positions apart co-occur (>= 1).
-          num_neighbors: similar items kept per item (>= 1).
+          num_neighbors: similar items kept per item (>= 1; ties at the cut are broken by
+            item index).
           decay: recency weight of the history items.
 
         Returns:
           The fitted scorer.
         """
         vocab_size = _check_vocab(vocab_size)
-        if vocab_size - NUM_RESERVED > MAX_DENSE_ITEMS:
-            raise ValueError(
-                f"ItemCooccurrence keeps a dense [V, V] matrix; {vocab_size - NUM_RESERVED} items "
-                f"exceed its limit of {MAX_DENSE_ITEMS}. Use MostPopular or the Transformer, or "
-                "filter the catalog (InteractionLog.filter)."
-            )
         if window < 1 or num_neighbors < 1:
             raise ValueError(
                 f"window and num_neighbors must be >= 1, got {window} and {num_neighbors}."
@@ -149,20 +157,27 @@ class ItemCooccurrence:
         counts = _item_counts(seqs, vocab_size)
         items = np.asarray(seqs.items, np.int64)
         users = seqs.row_users()
-        cooccurrence = np.zeros((vocab_size, vocab_size), np.float32)
+        firsts, seconds = [], []
         for offset in range(1, window + 1):
             same_user = users[offset:] == users[:-offset]
             first, second = items[:-offset][same_user], items[offset:][same_user]
-            np.add.at(cooccurrence, (first, second), 1.0)
-            np.add.at(cooccurrence, (second, first), 1.0)
-        np.fill_diagonal(cooccurrence, 0.0)
-        norms = np.sqrt(np.maximum(counts, 1.0)).astype(np.float32)
-        similarity = cooccurrence / norms[:, None] / norms[None, :]
-        similarity[:FIRST_ITEM_INDEX] = 0.0
-        similarity[:, :FIRST_ITEM_INDEX] = 0.0
-        if num_neighbors < vocab_size:
-            cutoff = np.partition(similarity, -num_neighbors, axis=1)[:, -num_neighbors]
-            similarity[similarity < cutoff[:, None]] = 0.0
+            firsts += [first, second]
+            seconds += [second, first]
+        rows, cols = np.concatenate(firsts), np.concatenate(seconds)
+        keep = (rows != cols) & (rows >= FIRST_ITEM_INDEX) & (cols >= FIRST_ITEM_INDEX)
+        pairs, pair_counts = np.unique(rows[keep] * vocab_size + cols[keep], return_counts=True)
+        rows, cols = pairs // vocab_size, pairs % vocab_size
+        norms = np.sqrt(np.maximum(counts, 1.0))
+        values = pair_counts / norms[rows] / norms[cols]
+        order = np.lexsort((cols, -values, rows))  # per row, most similar first
+        rows, cols, values = rows[order], cols[order], values[order]
+        row_starts = np.searchsorted(rows, rows, side="left")
+        top = np.arange(len(rows)) - row_starts < num_neighbors
+        similarity = tf.SparseTensor(
+            np.stack([rows[top], cols[top]], axis=1),
+            values[top].astype(np.float32),
+            [vocab_size, vocab_size],
+        )
         return cls(similarity, decay=decay)
 
     def __call__(self, histories: tf.Tensor) -> tf.Tensor:
@@ -177,4 +192,85 @@ class ItemCooccurrence:
         bag = tf.scatter_nd(
             indices, tf.reshape(weights, [-1]), tf.stack([batch, self.vocab_size])
         )  # [batch, vocab_size], repeated items add up
-        return mask_reserved_logits(tf.linalg.matmul(bag, self.similarity))
+        # (bag @ S) = (S^T @ bag^T)^T with the sparse operand first.
+        scores = tf.sparse.sparse_dense_matmul(
+            self.sparse_similarity, bag, adjoint_a=True, adjoint_b=True
+        )
+        return mask_reserved_logits(tf.transpose(scores))
+
+
+class EASE:
+    """EASE^R, the closed-form linear item-item autoencoder (Steck, WWW 2019, "Embarrassingly
+    Shallow Autoencoders for Sparse Data"): ``B = I - P / diag(P)`` with
+    ``P = (X^T X + lambda I)^-1`` over the binary user-item matrix ``X``, and
+    ``score(j) = sum_{i in history} B[i, j]``.
+
+    It needs two dense ``[V, V]`` float64 matrices; :meth:`from_sequences` refuses catalogs whose
+    fit would exceed ``max_bytes`` (by default 1.5 GB) with a one-line error.
+
+    Args:
+      weights: float ``[vocab_size, vocab_size]`` item-item weights ``B`` (zero diagonal).
+    """
+
+    def __init__(self, weights: np.ndarray) -> None:
+        weights = np.asarray(weights, np.float32)
+        if weights.ndim != 2 or weights.shape[0] != weights.shape[1]:
+            raise ValueError(f"weights must be [vocab_size, vocab_size], got {weights.shape}.")
+        self.vocab_size = _check_vocab(weights.shape[0])
+        self.weights = tf.constant(weights)
+
+    @staticmethod
+    def fit_bytes(vocab_size: int) -> int:
+        """Peak bytes of the fit: the Gram matrix and its inverse, float64."""
+        return 2 * 8 * int(vocab_size) ** 2
+
+    @classmethod
+    def from_sequences(
+        cls,
+        seqs: Sequences,
+        vocab_size: int,
+        l2: float = 500.0,
+        max_bytes: int = 1_500_000_000,
+    ) -> EASE:
+        """Fits ``B`` on the training sequences (each user's set of items is one row of ``X``).
+
+        Args:
+          seqs: training sequences.
+          vocab_size: number of indices including the reserved ones.
+          l2: the ridge ``lambda`` (Steck's default range is 100-1000).
+          max_bytes: refuse catalogs whose fit needs more memory than this.
+
+        Returns:
+          The fitted scorer.
+        """
+        vocab_size = _check_vocab(vocab_size)
+        _item_counts(seqs, vocab_size)  # validates the indices
+        if cls.fit_bytes(vocab_size) > max_bytes:
+            raise ValueError(
+                f"EASE needs {cls.fit_bytes(vocab_size) / 1e9:.1f} GB for {vocab_size} indices "
+                f"(two dense [V, V] float64 matrices), over max_bytes={max_bytes / 1e9:.1f} GB."
+            )
+        if l2 <= 0:
+            raise ValueError(f"l2 must be > 0, got {l2}.")
+        items = np.asarray(seqs.items, np.int64)
+        pairs = np.unique(seqs.row_users().astype(np.int64) * vocab_size + items)
+        users, cols = pairs // vocab_size, pairs % vocab_size
+        x = np.zeros((len(seqs), vocab_size), np.float32)
+        x[users, cols] = 1.0
+        x[:, :FIRST_ITEM_INDEX] = 0.0
+        gram = (x.T @ x).astype(np.float64)
+        del x
+        gram[np.diag_indices(vocab_size)] += l2
+        p = np.linalg.inv(gram)
+        del gram
+        p /= -np.diag(p)[None, :]
+        p[np.diag_indices(vocab_size)] = 0.0
+        p[:FIRST_ITEM_INDEX] = 0.0
+        return cls(p)
+
+    def __call__(self, histories: tf.Tensor) -> tf.Tensor:
+        """Histories ``[batch, seq_len]`` -> scores ``[batch, vocab_size]``."""
+        histories = tf.cast(histories, tf.int32)
+        present = tf.reduce_max(tf.one_hot(histories, self.vocab_size), axis=1)  # set of items
+        present = present * tf.cast(tf.range(self.vocab_size) >= FIRST_ITEM_INDEX, tf.float32)
+        return mask_reserved_logits(tf.linalg.matmul(present, self.weights))

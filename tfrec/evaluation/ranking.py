@@ -133,14 +133,15 @@ def top_k_items(scores: tf.Tensor, k: int, exclude: tf.Tensor | None = None) -> 
 
 
 @tf.function(reduce_retracing=True)
-def _batch_metrics(scores, targets, exclude, ks, ties):
+def _batch_metrics(scores, targets, exclude, ks, ties, coverage):
     ranks = target_ranks(scores, targets, exclude, ties=ties)
     sums = {}
     tops = {}
     for k in ks:
         for name, values in metrics_at_k(ranks, k).items():
             sums[f"{name}@{k}"] = tf.reduce_sum(values)
-        tops[k] = top_k_items(scores, k, exclude)
+        if coverage:
+            tops[k] = top_k_items(scores, k, exclude)
     return sums, tops
 
 
@@ -153,9 +154,18 @@ def evaluate_ranking(
     exclude: np.ndarray | None = None,
     batch_size: int = 256,
     ties: str = "pessimistic",
+    coverage: bool = True,
+    trim_padding: bool = False,
 ) -> dict[str, float]:
     """Full-catalog ranking evaluation, batched so that only ``[batch_size, vocab_size]`` scores
     live in memory at once.
+
+    With ``trim_padding``, rows are scored in order of history length and each batch is cut to
+    its longest history (the leading all-padding columns of left-padded histories are dropped).
+    For a scorer that ignores leading padding, as tfrec's encoders (positions aligned on the most
+    recent item, padding masked) and baselines do, the scores are the same as for the full-width
+    batch, and data of short histories costs a fraction of the Transformer work. The metrics are
+    sums over rows, so the order does not change them.
 
     Args:
       scorer: callable histories int32 ``[batch, seq_len]`` -> scores ``[batch, vocab_size]``
@@ -168,10 +178,13 @@ def evaluate_ranking(
         full, untruncated histories when the scorer only sees the last ``seq_len`` items.
       batch_size: rows scored at once.
       ties: tie policy, ``"pessimistic"`` (default) or ``"optimistic"``.
+      coverage: also compute ``coverage@K`` (a top-K per row; off for early stopping).
+      trim_padding: sort rows by history length and drop each batch's leading padding columns
+        (only for scorers that ignore leading padding, see above).
 
     Returns:
-      dict with ``hr@K``, ``ndcg@K``, ``mrr@K``, ``coverage@K`` for each K (floats in [0, 1]) and
-      ``num_examples``.
+      dict with ``hr@K``, ``ndcg@K``, ``mrr@K`` and (with ``coverage``) ``coverage@K`` for each
+      K (floats in [0, 1]), and ``num_examples``.
 
     Raises:
       ValueError: on mismatched shapes, targets that are padding or outside the catalog, bad K.
@@ -202,8 +215,16 @@ def evaluate_ranking(
     totals: dict[str, float] = {}
     covered: dict[int, np.ndarray] = {}
     vocab_size = None
+    if trim_padding:
+        order = np.argsort((histories != PAD_INDEX).sum(axis=1), kind="stable")
+        histories, targets = histories[order], targets[order]
+        if exclude is not None:
+            exclude = np.asarray(exclude)[order]
     for start in range(0, n, batch_size):
         batch_histories = histories[start : start + batch_size].astype(np.int32)
+        used = np.flatnonzero((batch_histories != PAD_INDEX).any(axis=0))
+        if trim_padding and len(used):
+            batch_histories = batch_histories[:, used[0] :]
         scores = tf.convert_to_tensor(scorer(tf.constant(batch_histories)))
         if scores.shape.rank != 2 or scores.shape[0] != batch_histories.shape[0]:
             raise ValueError(
@@ -226,7 +247,7 @@ def evaluate_ranking(
             np.concatenate(parts, axis=1) if parts else np.zeros((len(batch_targets), 1), np.int32)
         )
         sums, tops = _batch_metrics(
-            scores, tf.constant(batch_targets), tf.constant(batch_exclude), ks, ties
+            scores, tf.constant(batch_targets), tf.constant(batch_exclude), ks, ties, coverage
         )
         for name, value in sums.items():
             totals[name] = totals.get(name, 0.0) + float(value)
@@ -235,7 +256,7 @@ def evaluate_ranking(
             items = items.numpy().ravel()
             seen[items[items >= 0]] = True
     results = {name: value / max(n, 1) for name, value in totals.items()}
-    for k in ks:
+    for k in ks if coverage else ():
         num_items = (vocab_size or FIRST_ITEM_INDEX) - FIRST_ITEM_INDEX
         results[f"coverage@{k}"] = (
             float(covered[k].sum()) / num_items if k in covered and num_items else 0.0

@@ -243,6 +243,8 @@ class RankingCallback(tf.keras.callbacks.Callback):
             ks=self.ks,
             exclude=self.exclude,
             batch_size=self.batch_size,
+            coverage=False,
+            trim_padding=True,
         )
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
