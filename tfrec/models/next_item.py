@@ -272,12 +272,27 @@ class NextItemModel(tf.keras.Model):
         logits = tf.where(duplicate, tf.cast(logits.dtype.min, logits.dtype), logits)
         return tf.nn.sparse_softmax_cross_entropy_with_logits(tf.range(n), logits)
 
-    def _sampled_softmax(self, states: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    def _sampled_softmax(
+        self, states: tf.Tensor, labels: tf.Tensor, sampled: tf.Tensor | None = None
+    ) -> tf.Tensor:
+        """Sampled softmax with the logQ correction over ``num_sampled`` shared negatives.
+
+        Args:
+          states: float ``[N, dim]``.
+          labels: int32 ``[N]`` real item indices.
+          sampled: optional int64 ``[num_sampled]`` negatives (default: drawn i.i.d. from the
+            sampling distribution ``Q``).
+
+        Returns:
+          float32 ``[N]`` losses ``-log softmax([s_y - log(m Q_y), s_j - log(m Q_j) ...])[0]``
+          with ``m = num_sampled`` and the negatives equal to ``y`` removed.
+        """
         table = self.encoder.item_embedding
-        sampled = tf.cast(
-            tf.random.categorical(self.sampling_log_probs[tf.newaxis], self.num_sampled)[0],
-            tf.int64,
-        )
+        if sampled is None:
+            sampled = tf.random.categorical(
+                self.sampling_log_probs[tf.newaxis], self.num_sampled
+            )[0]
+        sampled = tf.cast(sampled, tf.int64)
         probabilities = tf.exp(self.sampling_log_probs)
         expected = float(self.num_sampled) * probabilities
         labels = tf.cast(labels, tf.int64)
