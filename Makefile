@@ -11,9 +11,11 @@ PYTEST_ARGS ?=
 # and this goes in without them (a no-op on 3.11, where pip has already installed it).
 TF_AGENTS := tf-agents==0.19.0
 
-.PHONY: install test test-fast smoke wheel wheel-smoke demo lint format bench clean
+.PHONY: venv-python install test test-fast smoke wheel wheel-smoke demo lint format bench clean
 
-$(STAMP): setup.cfg pyproject.toml
+# Always run (order-only): makes $(VENV) if absent; if PYTHON is given, $(VENV) must have that
+# version (otherwise say how to get one, rather than reusing the old venv silently).
+venv-python:
 	@if test -x $(PY); then \
 	    if test -n "$(PYTHON)"; then \
 	        have=$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
@@ -25,6 +27,8 @@ $(STAMP): setup.cfg pyproject.toml
 	    echo "creating $(VENV) with $$py"; \
 	    "$$py" -m venv $(VENV) || exit 1; \
 	fi
+
+$(STAMP): setup.cfg pyproject.toml | venv-python
 	$(PY) -m pip install --quiet --upgrade "pip>=24"
 	$(PY) -m pip install --quiet -e ".[dev,notebooks]"
 	$(PY) -m pip install --quiet --no-deps "$(TF_AGENTS)"
