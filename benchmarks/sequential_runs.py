@@ -45,7 +45,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # isort: off
 import tfrec  # noqa: E402,F401  (must come first: sets TF_USE_LEGACY_KERAS before TF loads)
-import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 # isort: on
@@ -56,6 +55,7 @@ from tfrec.data import (  # noqa: E402
     ItemVocabulary,
     build_sequences,
     leave_last_out,
+    read_sequence_file,
 )
 from tfrec.data.pipeline import sequence_windows  # noqa: E402
 from tfrec.evaluation.baselines import (  # noqa: E402
@@ -86,25 +86,7 @@ def peak_rss_mb() -> float:
 def load_log(data: Path, sep: str | None, fmt: str) -> InteractionLog:
     """Reads ``user item rating timestamp`` rows (or an ml-100k folder) or sequence lines."""
     if fmt == "sequences":
-        if not data.is_file():
-            raise FileNotFoundError(f"sequence file not found: {data}")
-        users, items, steps = [], [], []
-        with open(data, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                fields = line.split(sep) if sep else line.split()
-                fields = [f.strip() for f in fields if f.strip()]
-                if not fields:
-                    continue
-                if len(fields) < 2:
-                    raise ValueError(
-                        f"{data}:{number}: a sequence line is 'user item1 item2 ...'; got "
-                        f"{line.strip()!r}."
-                    )
-                users += [fields[0]] * (len(fields) - 1)
-                items += fields[1:]
-                steps += range(len(fields) - 1)
-        frame = pd.DataFrame({"user": users, "item": items, "timestamp": steps})
-        return InteractionLog.from_dataframe(frame, source=str(data))
+        return read_sequence_file(data, sep=sep, verify=True)
     path = data / "u.data" if data.is_dir() else data
     if not path.is_file():
         raise FileNotFoundError(

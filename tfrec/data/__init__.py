@@ -17,6 +17,7 @@ from tfrec.data.pipeline import (
     sequence_dataset,
     session_dataset,
 )
+from tfrec.data.sequence_file import read_sequence_file
 from tfrec.data.sequences import Sequences, build_sequences
 from tfrec.data.splits import EvalSet, leave_last_out, temporal_split
 from tfrec.data.synthetic import generate_log
@@ -39,6 +40,7 @@ __all__ = [
     "leave_last_out",
     "load_movielens_100k",
     "next_item_dataset",
+    "read_sequence_file",
     "sequence_batches_per_epoch",
     "sequence_dataset",
     "session_dataset",
