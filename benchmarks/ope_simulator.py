@@ -2,10 +2,11 @@
 
 1. Trains impression-level REINFORCE online as in ``docs/benchmarks/reinforce.md`` (SlateQ
    critic, learning rate 3e-3, ``train_in_simulator`` with 50 collect / 8 train steps per
-   iteration) for ``--iterations``, with slates of ``K`` i.i.d. draws
-   (``AgentConfig(slate_model="independent")``); the actor is cached in ``--cache``.
-2. Targets: the stochastic policy it serves (``SlateSamplingPolicy``, ``q = (1 - eps) pi + eps
-   uniform``, ``K`` i.i.d. draws) for each ``--target-epsilon``; truth = mean return of
+   iteration, Plackett-Luce collect slates) for ``--iterations``; the actor is cached in
+   ``--cache``.
+2. Targets: stochastic policies of the trained actor, ``SlateSamplingPolicy`` with ``q = (1 -
+   eps) pi + eps uniform`` and ``K`` i.i.d. draws (``slate_model="independent"``, so that every
+   propensity is exact), for each ``--target-epsilon``; truth = mean return of
    ``--truth-episodes`` rollouts (95% CI).
 3. Log: ``--log-episodes`` episodes of the default logging policy (``PopularitySoftmaxPolicy``,
    temperature 1, i.i.d. slates: every propensity kind is exact), with each step's history.
@@ -83,12 +84,7 @@ def train(
     )
     encoder = build_encoder(encoder_config, env.vocab_size)
     agent = build_agent(
-        AgentConfig(
-            slate_size=env.slate_size,
-            learning_rate=3e-3,
-            critic="slateq",
-            slate_model="independent",
-        ),
+        AgentConfig(slate_size=env.slate_size, learning_rate=3e-3, critic="slateq"),
         encoder,
         config.max_len,
         seed=seed,

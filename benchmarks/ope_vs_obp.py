@@ -54,7 +54,8 @@ OBP_PACKAGES = [
     "tqdm",
     "pyyaml",
 ]
-STRUCTURES = ["cascade_additive", "cascade_decay", "independent", "standard_additive"]
+STRUCTURES = ["cascade_additive", "independent", "standard_additive", "standard_decay"]
+# (obp 0.5.7's "cascade_decay" gives exactly the expected rewards of "independent": not used.)
 SLATE_PAIRS = {  # tfrec name -> (obp class, obp's pscore keyword prefix)
     "sips": "SlateStandardIPS",
     "snsips": "SelfNormalizedSlateStandardIPS",
