@@ -380,6 +380,7 @@ def train_and_evaluate(settings: Settings, behavior: Behavior) -> dict[str, Any]
                 num_layers=enc.num_layers,
                 num_heads=enc.num_heads,
                 dropout=enc.dropout,
+                learning_rate=1e-3,  # the simulator recipe (tuned at 1e-3; the sequential default is 2e-3)
                 epochs=settings.supervised_epochs,
                 patience=2,
                 seed=seed,

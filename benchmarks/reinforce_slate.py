@@ -153,6 +153,7 @@ def supervised_config(settings: Settings, seed: int) -> SupervisedConfig:
         num_layers=enc.num_layers,
         num_heads=enc.num_heads,
         dropout=0.1,
+        learning_rate=1e-3,  # the simulator recipe (tuned at 1e-3; the sequential default is 2e-3)
         use_output_bias=enc.use_output_bias,
         epochs=settings.supervised_epochs,
         patience=2,

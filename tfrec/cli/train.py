@@ -56,6 +56,9 @@ def _train_supervised(args: argparse.Namespace, settings: dict, output: Path) ->
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
+        loss=args.loss,
+        sampler=args.sampler,
+        max_train_seconds=args.max_train_seconds,
         seed=args.seed,
         strategy=args.strategy,
     )
@@ -246,6 +249,21 @@ def register(commands: Any) -> None:
     train.add_argument("--online", action="store_true", help="reinforce: train in the simulator")
     train.add_argument("--warm-start", metavar="DIR", help="reinforce: start from this encoder")
     train.add_argument("--epochs", type=positive_int, help="supervised: maximum epochs")
+    train.add_argument(
+        "--max-train-seconds",
+        type=float,
+        help="supervised: training budget in seconds (evaluation excluded; best weights kept)",
+    )
+    train.add_argument(
+        "--loss",
+        choices=("auto", "full", "sampled"),
+        help="supervised: softmax over the catalog (auto: full up to 4096 items, else sampled)",
+    )
+    train.add_argument(
+        "--sampler",
+        choices=("uniform", "popularity", "log_uniform", "in_batch"),
+        help="supervised: negatives of the sampled softmax (logQ-corrected)",
+    )
     train.add_argument(
         "--catalog-items",
         type=positive_int,

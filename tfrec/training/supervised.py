@@ -33,6 +33,7 @@ from tfrec.models.next_item import (
     NextItemModel,
     sampling_distribution,
 )
+from tfrec.specs import NUM_RESERVED
 from tfrec.training.distribute import (
     average_across_replicas,
     check_global_batch,
@@ -66,7 +67,11 @@ class SupervisedConfig:
       batch_size: training windows per batch.
       epochs: maximum epochs.
       patience: epochs without validation improvement before early stopping.
-      loss: ``"full"`` softmax or ``"sampled"`` softmax with logQ correction.
+      loss: ``"full"`` softmax, ``"sampled"`` softmax with logQ correction, or ``"auto"``: full
+        for catalogs of at most ``full_softmax_max_items`` items (exact, and cheap there) or
+        when ``repeat_bias`` / ``label_smoothing`` need it, sampled above (see
+        :meth:`resolved_loss`).
+      full_softmax_max_items: the ``"auto"`` threshold.
       num_sampled: negatives per batch for the sampled softmax.
       sampler: negatives of the sampled softmax, ``tfrec.models.NEGATIVE_SAMPLERS``:
         ``"uniform"``, ``"popularity"`` (logQ-corrected), ``"log_uniform"`` or ``"in_batch"``
@@ -92,16 +97,17 @@ class SupervisedConfig:
     dim: int = 64
     num_layers: int = 2
     num_heads: int = 2
-    dropout: float = 0.2
+    dropout: float = 0.3
     repeat_bias: bool = False
     use_output_bias: bool = False
     label_smoothing: float = 0.0
     weight_decay: float = 0.0
-    learning_rate: float = 1e-3
+    learning_rate: float = 2e-3
     batch_size: int = 128
     epochs: int = 100
     patience: int = 5
-    loss: str = "full"
+    loss: str = "auto"
+    full_softmax_max_items: int = 4096
     num_sampled: int = 256
     sampler: str = "popularity"
     popularity_exponent: float = 0.75
@@ -118,8 +124,8 @@ class SupervisedConfig:
 
     def __post_init__(self) -> None:
         validate_strategy_name(self.strategy, "SupervisedConfig.strategy")
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}.")
+        if self.loss not in (*LOSSES, "auto"):
+            raise ValueError(f"loss must be one of {(*LOSSES, 'auto')}, got {self.loss!r}.")
         if self.sampler not in NEGATIVE_SAMPLERS:
             raise ValueError(f"sampler must be one of {NEGATIVE_SAMPLERS}, got {self.sampler!r}.")
         if self.lr_schedule not in LR_SCHEDULES:
@@ -133,14 +139,14 @@ class SupervisedConfig:
             )
         if self.max_train_seconds is not None and self.max_train_seconds <= 0:
             raise ValueError(f"max_train_seconds must be > 0, got {self.max_train_seconds}.")
-        if self.repeat_bias and self.loss != "full":
+        if self.repeat_bias and self.loss == "sampled":
             raise ValueError(REPEAT_BIAS_NEEDS_FULL)
         if not 0.0 <= self.label_smoothing < 1.0 or self.weight_decay < 0.0:
             raise ValueError(
                 "label_smoothing must be in [0, 1) and weight_decay >= 0; got "
                 f"{self.label_smoothing}, {self.weight_decay}."
             )
-        if self.label_smoothing and self.loss != "full":
+        if self.label_smoothing and self.loss == "sampled":
             raise ValueError("label_smoothing needs loss='full' (or label_smoothing=0).")
         for name in ("max_len", "dim", "num_layers", "num_heads", "batch_size", "epochs"):
             if getattr(self, name) < 1:
@@ -151,6 +157,14 @@ class SupervisedConfig:
                 f"{self.patience}, {self.num_sampled}, {self.metric_k}."
             )
 
+
+    def resolved_loss(self, vocab_size: int) -> str:
+        """``"full"`` or ``"sampled"``: ``loss``, with ``"auto"`` decided by the catalog size."""
+        if self.loss != "auto":
+            return self.loss
+        if self.repeat_bias or self.label_smoothing:
+            return "full"
+        return "full" if vocab_size - NUM_RESERVED <= self.full_softmax_max_items else "sampled"
 
 def full_batches(dataset: tf.data.Dataset, batch_size: int) -> tf.data.Dataset:
     """Pads every ``(history, targets)`` batch to ``batch_size`` rows of padding (no target).
@@ -369,14 +383,15 @@ def _build_next_item_model(
     # Variables now, under the caller's strategy scope, not lazily inside a distributed step.
     encoder.build(None)
     probabilities = None
-    if config.loss == "sampled":
+    loss = config.resolved_loss(vocab_size)
+    if loss == "sampled":
         if item_counts is None and config.sampler != "uniform":
             raise ValueError(f"sampler={config.sampler!r} needs item_counts [vocab_size].")
         counts = item_counts if item_counts is not None else np.ones(vocab_size)
         probabilities = sampling_distribution(counts, config.sampler, config.popularity_exponent)
     model = NextItemModel(
         encoder,
-        loss=config.loss,
+        loss=loss,
         sampling_probabilities=probabilities,
         num_sampled=config.num_sampled,
         label_smoothing=config.label_smoothing,
