@@ -109,7 +109,7 @@ class SupervisedConfig:
     loss: str = "auto"
     full_softmax_max_items: int = 4096
     num_sampled: int = 256
-    sampler: str = "popularity"
+    sampler: str = "in_batch"
     popularity_exponent: float = 0.75
     metric_k: int = 10
     exclude_history: bool = False
