@@ -6,8 +6,9 @@
    ``--cache``.
 2. Targets: stochastic policies of the trained actor, ``SlateSamplingPolicy`` with ``q = (1 -
    eps) pi + eps uniform`` and ``K`` i.i.d. draws (``slate_model="independent"``, so that every
-   propensity is exact), for each ``--target-epsilon``; truth = mean return of
-   ``--truth-episodes`` rollouts (95% CI).
+   propensity is exact), for each ``--target-epsilon``, and the trained policy mixed into the
+   logging policy, ``K`` i.i.d. draws from ``lam q + (1 - lam) beta`` for each ``--mix``; truth =
+   mean return of ``--truth-episodes`` rollouts (95% CI).
 3. Log: ``--log-episodes`` episodes of the default logging policy (``PopularitySoftmaxPolicy``,
    temperature 1, i.i.d. slates: every propensity kind is exact), with each step's history.
 4. Estimates: ``tfrec.evaluation.slate`` estimators (standard / independent / pseudo-inverse /
@@ -38,6 +39,8 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from tf_agents.policies import py_policy  # noqa: E402
+from tf_agents.trajectories import policy_step  # noqa: E402
 from tf_agents.trajectories import time_step as ts  # noqa: E402
 
 from tfrec.environments import InterestEvolutionConfig, InterestEvolutionEnv  # noqa: E402
@@ -168,6 +171,41 @@ def features(log: Log) -> tuple[np.ndarray, np.ndarray]:
     return x, later
 
 
+class BehaviorMixPolicy(py_policy.PyPolicy):
+    """``K`` i.i.d. draws from ``lam * q_trained + (1 - lam) * beta``: the trained policy mixed
+    into the logging policy, so that every logged slate keeps a ratio ``>= (1 - lam)^K``.
+
+    Args:
+      env: the simulator (specs).
+      trained: the trained ``SlateSamplingPolicy`` (its ``item_log_probs``).
+      beta: float ``[vocab]`` the logging policy's item distribution.
+      lam: share of the trained policy.
+      seed: seed of the sampler.
+    """
+
+    def __init__(self, env, trained, beta: np.ndarray, lam: float, seed: int = 0) -> None:
+        super().__init__(env.time_step_spec(), env.action_spec())
+        self._trained, self._beta, self._lam = trained, beta, float(lam)
+        self._k = int(env.action_spec().shape[0])
+        self._rng = np.random.default_rng(seed)
+
+    def item_log_probs(self, time_step: ts.TimeStep) -> np.ndarray:
+        obs = tf.constant(np.asarray(time_step.observation), tf.int32)
+        step = ts.restart(obs, batch_size=obs.shape[0])
+        q = np.exp(self._trained.item_log_probs(step).numpy().astype(np.float64))
+        q = self._lam * q / q.sum(axis=1, keepdims=True) + (1.0 - self._lam) * self._beta
+        with np.errstate(divide="ignore"):
+            return np.log(q)
+
+    def _action(self, time_step: ts.TimeStep, policy_state: object) -> policy_step.PolicyStep:
+        q = np.exp(self.item_log_probs(time_step))
+        cumulative = np.cumsum(q, axis=1)
+        u = self._rng.random((q.shape[0], self._k)) * cumulative[:, -1:]
+        items = np.stack([np.searchsorted(c, d, side="right") for c, d in zip(cumulative, u)])
+        items = np.minimum(items, q.shape[1] - 1).astype(np.int32)
+        return policy_step.PolicyStep(items, policy_state, ())
+
+
 def evaluate_target(
     log: Log, policy: SlateSamplingPolicy, x: np.ndarray, models: list[LinearCascadeModel]
 ) -> tuple[object, list[tuple[np.ndarray, np.ndarray]]]:
@@ -178,7 +216,8 @@ def evaluate_target(
         part = slice(start, start + CHUNK)
         obs = tf.constant(log.observation[part], tf.int32)
         step = ts.restart(obs, batch_size=obs.shape[0])
-        q = np.exp(policy.item_log_probs(step).numpy().astype(np.float64))
+        log_q = policy.item_log_probs(step)
+        q = np.exp(np.asarray(log_q.numpy() if hasattr(log_q, "numpy") else log_q, np.float64))
         q /= q.sum(axis=1, keepdims=True)
         props = independent_propensities(q, log.slates[part])
         joint.append(props.joint)
@@ -206,7 +245,10 @@ def main() -> None:
     )
     parser.add_argument("--log-episodes", type=int, default=2000)
     parser.add_argument("--truth-episodes", type=int, default=1000)
-    parser.add_argument("--target-epsilon", type=float, nargs="+", default=[0.05, 0.5])
+    parser.add_argument("--target-epsilon", type=float, nargs="*", default=[0.05, 0.5])
+    parser.add_argument(
+        "--mix", type=float, nargs="*", default=[0.2], help="lam of lam*trained + (1-lam)*beta"
+    )
     parser.add_argument("--horizons", type=int, nargs="+", default=[0, 1, 3])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true")
@@ -235,7 +277,9 @@ def main() -> None:
         for extra in ({"continuation": later}, {})
     ]
     report["targets"] = {}
-    for eps in args.target_epsilon:
+    targets = [(f"eps={eps}", eps, None) for eps in args.target_epsilon]
+    targets += [(f"mix lam={lam}", 0.05, lam) for lam in args.mix]
+    for key, eps, lam in targets:
         policy = SlateSamplingPolicy(
             agent.collect_policy.time_step_spec,
             agent.actor_network,
@@ -244,6 +288,9 @@ def main() -> None:
             slate_model="independent",
             seed=7,
         )
+        if lam is not None:
+            sim = InterestEvolutionEnv(config, batch_size=BATCH, seed=99)
+            policy = BehaviorMixPolicy(sim, policy, log.beta, lam, seed=7)
         truth = evaluate_policy(
             InterestEvolutionEnv(config, batch_size=BATCH, seed=99),
             policy,
@@ -269,7 +316,7 @@ def main() -> None:
                 }
         naive = (report["behavior_value"] - truth.mean_return) / truth.mean_return
         print(
-            f"\ntarget eps={eps}: true value {truth.mean_return:.2f} ± "
+            f"\ntarget {key}: true value {truth.mean_return:.2f} ± "
             f"{truth.return_half_width:.2f} ({args.truth_episodes} rollouts); naive "
             f"(behaviour value) {naive:+.1%}"
         )
@@ -282,7 +329,7 @@ def main() -> None:
                 f"  {name:<18} {r['value']:8.2f} [{r['lower']:7.2f}, {r['upper']:7.2f}] "
                 f"{r['rel_error']:+8.1%} {str(r['covers']):>6} {r['ess']:9.1f}"
             )
-        report["targets"][str(eps)] = {
+        report["targets"][key] = {
             "true_value": truth.mean_return,
             "true_half_width": truth.return_half_width,
             "naive_rel_error": naive,
