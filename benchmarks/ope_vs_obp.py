@@ -335,9 +335,7 @@ def tfrec_slate(path: Path, checks: dict) -> dict:
     terms = cascade_model_terms(z["q_hat"].reshape(-1, k, m), dist, slates)
     out = estimate_all(data, model_terms=terms)
     model = LinearCascadeModel(m).fit(z["context"], slates, data.rewards, target_item_probs=dist)
-    out["cascade-dr/lin"] = cascade_doubly_robust(
-        data, *model.predict(z["context"], slates, dist)
-    )
+    out["cascade-dr/lin"] = cascade_doubly_robust(data, *model.predict(z["context"], slates, dist))
     checks.update(tfrec_propensities(z, k))
     return out
 
