@@ -78,7 +78,11 @@ def test_reward_interaction_ips_by_hand(data):
     # 0.5 * 1 + 0.5 * 0 and 2 * 0 + 1.5 * 1.
     assert reward_interaction_ips(data).value == pytest.approx(1.0)
     # position 0: mean(w r) 0.25 / mean(w) 1.25; position 1: 0.75 / 1.0.
-    assert reward_interaction_ips(data, SN).value == pytest.approx(0.2 + 0.75)
+    sn = reward_interaction_ips(data, SN)
+    assert sn.value == pytest.approx(0.2 + 0.75)
+    # delta method: psi_i = sum_k w_ik (r_ik - V_k) / mean_i w_ik
+    #   slate 1: 0.5 (1 - 0.2) / 1.25 + 0.5 (0 - 0.75) / 1 = -0.055; slate 2: +0.055.
+    assert sn.stderr == pytest.approx(np.std([-0.055, 0.055], ddof=1) / math.sqrt(2))
 
 
 def test_cascade_dr_by_hand(data):

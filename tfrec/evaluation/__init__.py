@@ -1,4 +1,5 @@
-"""Evaluation: full-catalog ranking metrics, baselines, off-policy estimators, simulator rollouts."""
+"""Evaluation: full-catalog ranking metrics, baselines, off-policy estimators (per-step,
+per-trajectory and slate), simulator rollouts."""
 
 from tfrec.evaluation.baselines import EASE, ItemCooccurrence, MostPopular, RandomScorer
 from tfrec.evaluation.off_policy import (
@@ -22,8 +23,32 @@ from tfrec.evaluation.rollouts import (
     mean_confidence_interval,
     t_quantile,
 )
+from tfrec.evaluation.slate import (
+    SlateData,
+    SlateOptions,
+    SlatePropensities,
+    cascade_doubly_robust,
+    independent_ips,
+    pseudo_inverse_ips,
+    reward_interaction_ips,
+    standard_ips,
+)
+from tfrec.evaluation.slate_propensities import (
+    LinearCascadeModel,
+    logged_slates,
+)
 
 __all__ = [
+    "SlateData",
+    "SlateOptions",
+    "SlatePropensities",
+    "cascade_doubly_robust",
+    "independent_ips",
+    "pseudo_inverse_ips",
+    "reward_interaction_ips",
+    "standard_ips",
+    "LinearCascadeModel",
+    "logged_slates",
     "Estimate",
     "EASE",
     "ItemCooccurrence",
