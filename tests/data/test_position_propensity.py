@@ -71,3 +71,23 @@ def test_generated_impression_logs_record_the_position_marginal():
     np.testing.assert_allclose(
         df["position_propensity"], policy.position_probability(items), rtol=1e-6
     )
+
+
+def test_logged_slates_reads_rewards_and_both_propensity_kinds():
+    from tfrec.data import ItemVocabulary
+    from tfrec.evaluation.slate_propensities import logged_slates
+
+    vocab = ItemVocabulary(["a", "b", "c"])  # a=2, b=3, c=4
+    logged = logged_slates(frame(position_propensity=[0.3, 0.25, 0.3, 0.2]), vocab, max_len=2)
+    np.testing.assert_array_equal(logged.slates, [[2, 3], [3, 4]])
+    np.testing.assert_allclose(logged.rewards, [[1.0, 0.0], [0.0, 0.0]])
+    np.testing.assert_allclose(logged.behavior.joint, [0.1, 0.2], rtol=1e-6)
+    np.testing.assert_allclose(logged.behavior.position, [[0.3, 0.25], [0.3, 0.2]], rtol=1e-6)
+    # the second slate's history is the click on a
+    np.testing.assert_array_equal(logged.histories, [[0, 0], [0, 2]])
+    assert list(logged.sessions) == ["u", "u"]
+    without = logged_slates(frame(), vocab, max_len=2)
+    assert without.behavior.position is None and without.behavior.cascade is None
+    unknown = frame(slate_log_propensity=[np.nan] * 4)
+    with pytest.raises(ValueError, match="need the logging policy's propensities"):
+        logged_slates(unknown, vocab, max_len=2)
