@@ -272,3 +272,28 @@ def test_linear_cascade_model_recovers_a_linear_truth():
 def test_bad_input_is_one_clear_error(build, message):
     with pytest.raises(ValueError, match=message):
         build()
+
+
+def test_per_decision_sips_equals_the_trajectory_ips_and_snips():
+    from tfrec.evaluation.off_policy import OffPolicyData, ips, snips
+
+    rng = np.random.default_rng(3)
+    lengths = [3, 1, 2, 3]
+    sessions = np.repeat(np.arange(len(lengths)), lengths)
+    n, k = len(sessions), 2
+    rewards = rng.random((n, k)) * (rng.random((n, k)) < 0.5)
+    beta, pi = rng.uniform(0.05, 0.5, n), rng.uniform(0.0, 0.5, n)
+    data = SlateData.create(
+        rewards, SlatePropensities(joint=beta), SlatePropensities(joint=pi), sessions=sessions
+    )
+    grid = {name: np.zeros((len(lengths), max(lengths))) for name in ("r", "pi", "beta", "m")}
+    step = np.concatenate([np.arange(m) for m in lengths])
+    for name, values in (("r", rewards.sum(1)), ("pi", pi), ("beta", beta), ("m", 1.0)):
+        grid[name][sessions, step] = values
+    trajectory = OffPolicyData.from_probs(
+        grid["r"], grid["pi"], np.where(grid["m"] > 0, grid["beta"], 1.0), mask=grid["m"]
+    )
+    assert standard_ips(data).value == pytest.approx(ips(trajectory).value, rel=1e-12)
+    assert standard_ips(data).stderr == pytest.approx(ips(trajectory).stderr, rel=1e-12)
+    assert standard_ips(data, SN).value == pytest.approx(snips(trajectory).value, rel=1e-12)
+    assert standard_ips(data, SN).stderr == pytest.approx(snips(trajectory).stderr, rel=1e-12)
