@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfrec.training.supervised import SupervisedConfig, TrainingBudget, WarmupCosine
+from tfrec.training.fit_controls import TrainingBudget, WarmupCosine
+from tfrec.training.supervised import SupervisedConfig
 
 
 def test_warmup_cosine_hand_computed() -> None:

@@ -12,6 +12,7 @@ from tfrec.training.config import (
     OnlineConfig,
 )
 from tfrec.training.distribute import make_strategy, read_tf_config, validate_strategy_name
+from tfrec.training.fit_controls import TrainingBudget, WarmupCosine
 from tfrec.training.guards import NonFiniteLossError, NonFiniteLossGuard, check_finite_loss
 from tfrec.training.history import TrainingHistory
 from tfrec.training.impressions import ImpressionBuffer, ImpressionCollector, ImpressionEpisode
@@ -26,8 +27,6 @@ from tfrec.training.resume import (
 )
 from tfrec.training.supervised import (
     SupervisedConfig,
-    TrainingBudget,
-    WarmupCosine,
     build_next_item_model,
     inference_scorer,
     train_next_item_model,

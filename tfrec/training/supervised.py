@@ -40,6 +40,7 @@ from tfrec.training.distribute import (
     make_strategy,
     validate_strategy_name,
 )
+from tfrec.training.fit_controls import TrainingBudget, WarmupCosine
 from tfrec.training.guards import NonFiniteLossGuard
 
 LR_SCHEDULES = ("constant", "cosine")
@@ -157,7 +158,6 @@ class SupervisedConfig:
                 f"{self.patience}, {self.num_sampled}, {self.metric_k}."
             )
 
-
     def resolved_loss(self, vocab_size: int) -> str:
         """``"full"`` or ``"sampled"``: ``loss``, with ``"auto"`` decided by the catalog size."""
         if self.loss != "auto":
@@ -165,6 +165,7 @@ class SupervisedConfig:
         if self.repeat_bias or self.label_smoothing:
             return "full"
         return "full" if vocab_size - NUM_RESERVED <= self.full_softmax_max_items else "sampled"
+
 
 def full_batches(dataset: tf.data.Dataset, batch_size: int) -> tf.data.Dataset:
     """Pads every ``(history, targets)`` batch to ``batch_size`` rows of padding (no target).
@@ -270,70 +271,6 @@ class RankingCallback(tf.keras.callbacks.Callback):
             for k in self.ks:
                 for name in ("hr", "ndcg", "mrr"):
                     logs[f"{self.prefix}{name}@{k}"] = metrics[f"{name}@{k}"]
-
-
-@tf.keras.utils.register_keras_serializable(package="tfrec")
-class WarmupCosine(tf.keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warm-up from 0 to ``peak`` over ``warmup_steps``, then constant or a cosine decay.
-
-    Args:
-      peak: the learning rate after the warm-up.
-      warmup_steps: steps of the linear warm-up (0: none).
-      decay_steps: steps of the cosine decay to 0 after the warm-up (None: constant).
-    """
-
-    def __init__(self, peak: float, warmup_steps: int = 0, decay_steps: int | None = None):
-        super().__init__()
-        self.peak = float(peak)
-        self.warmup_steps = int(warmup_steps)
-        self.decay_steps = None if decay_steps is None else max(int(decay_steps), 1)
-
-    def __call__(self, step: tf.Tensor) -> tf.Tensor:
-        step = tf.cast(step, tf.float32)
-        rate = tf.constant(self.peak, tf.float32)
-        if self.warmup_steps:
-            rate *= tf.minimum((step + 1.0) / self.warmup_steps, 1.0)
-        if self.decay_steps is not None:
-            progress = tf.clip_by_value((step - self.warmup_steps) / self.decay_steps, 0.0, 1.0)
-            rate *= 0.5 * (1.0 + tf.cos(np.pi * progress))
-        return rate
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "peak": self.peak,
-            "warmup_steps": self.warmup_steps,
-            "decay_steps": self.decay_steps,
-        }
-
-
-class TrainingBudget(tf.keras.callbacks.Callback):
-    """Counts training seconds (epoch start to its last batch, so the evaluations that run at
-    epoch end are excluded) and stops training once ``budget_s`` is spent.
-
-    Attributes:
-      seconds: training seconds so far; ``epoch_seconds`` per epoch. ``logs["train_seconds"]``
-        holds the running total at each epoch end.
-    """
-
-    def __init__(self, budget_s: float | None = None) -> None:
-        super().__init__()
-        self.budget_s = budget_s
-        self.seconds = 0.0
-        self.epoch_seconds: list[float] = []
-
-    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self._start = self._last = time.perf_counter()
-
-    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        self._last = time.perf_counter()
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self.epoch_seconds.append(self._last - self._start)
-        self.seconds += self.epoch_seconds[-1]
-        if logs is not None:
-            logs["train_seconds"] = self.seconds
-        if self.budget_s is not None and self.seconds >= self.budget_s:
-            self.model.stop_training = True
 
 
 def build_next_item_model(
