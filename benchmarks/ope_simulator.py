@@ -251,6 +251,7 @@ def main() -> None:
     )
     parser.add_argument("--horizons", type=int, nargs="+", default=[0, 1, 3])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--log-seed", type=int, help="seed of the logged episodes (1000 + seed)")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.quick:
@@ -260,7 +261,8 @@ def main() -> None:
     report: dict = {"loadavg_start": os.getloadavg(), "args": vars(args)}
     cache = Path(f"{args.cache}-{args.iterations}it-seed{args.seed}") if args.cache else None
     agent = train(config, args.iterations, args.seed, cache)
-    log = collect_log(config, args.log_episodes, seed=1000 + args.seed)
+    log_seed = 1000 + args.seed if args.log_seed is None else args.log_seed
+    log = collect_log(config, args.log_episodes, seed=log_seed)
     x, later = features(log)
     behavior = independent_propensities(log.beta, log.slates)
     report["behavior_value"] = float(log.rewards.sum() / args.log_episodes)
