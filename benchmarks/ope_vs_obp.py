@@ -13,7 +13,7 @@ Three data sets, each estimator computed by both libraries from the same arrays:
   distribution from ``obp.policy.BernoulliTS(is_zozotown_prior=True, campaign="all")``), against
   the BTS log's own mean click rate.
 
-obp lives in its own virtual environment, ``benchmarks/.obp-venv`` (created on the first run:
+obp lives in its own virtual environment, ``~/.cache/tfrec/obp-venv`` (``TFREC_OBP_VENV`` overrides) (created on the first run:
 ``pip install --no-deps --ignore-requires-python obp==0.5.7`` plus CPU torch, pandas<3 and obp's
 other imports); this script re-runs itself there with ``--obp-worker DIR`` and the two sides
 exchange arrays as ``.npz``. Intervals: tfrec's normal (CLT) interval; obp's bootstrap
@@ -41,7 +41,11 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-VENV = ROOT / "benchmarks" / ".obp-venv"
+# Outside the checkout, so that no third-party file lies in the project tree (override with
+# TFREC_OBP_VENV).
+VENV = Path(
+    os.environ.get("TFREC_OBP_VENV", Path.home() / ".cache" / "tfrec" / "obp-venv")
+).expanduser()
 OBD = ROOT.parent / "shared" / "data" / "open-bandit"
 OBP_PACKAGES = [
     "torch==2.13.0",
@@ -272,7 +276,7 @@ def worker(out: Path, rounds: int, seed: int, structures: list[str]) -> None:
 
 
 def ensure_venv() -> Path:
-    """Creates ``benchmarks/.obp-venv`` with obp 0.5.7 (once); returns its python."""
+    """Creates ``~/.cache/tfrec/obp-venv`` (``TFREC_OBP_VENV`` overrides) with obp 0.5.7 (once); returns its python."""
     python = VENV / "bin" / "python"
     if python.exists() and subprocess.run([python, "-c", "import obp.ope"]).returncode == 0:
         return python
