@@ -18,7 +18,7 @@ from tfrec.workflow import save_model_dir
 def setup(tmp_path_factory):
     from tfrec.environments import InterestEvolutionConfig, InterestEvolutionEnv
     from tfrec.environments.catalog import CatalogConfig
-    from tfrec.environments.logging_policy import generate_logged_data
+    from tfrec.environments.logged_data import generate_logged_data
 
     root = tmp_path_factory.mktemp("ope")
     config = InterestEvolutionConfig(

@@ -58,7 +58,8 @@ def test_bad_position_propensities_are_one_clear_error(values, message):
 def test_generated_impression_logs_record_the_position_marginal():
     from tfrec.environments import InterestEvolutionConfig, InterestEvolutionEnv
     from tfrec.environments.catalog import CatalogConfig
-    from tfrec.environments.logging_policy import EpsilonPopularityPolicy, generate_logged_data
+    from tfrec.environments.logged_data import generate_logged_data
+    from tfrec.environments.logging_policy import EpsilonPopularityPolicy
 
     config = InterestEvolutionConfig(catalog=CatalogConfig(num_items=30, num_topics=3), max_len=5)
     env = InterestEvolutionEnv(config, batch_size=4, seed=0)

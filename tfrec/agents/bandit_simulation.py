@@ -34,7 +34,6 @@ import numpy as np
 import tensorflow as tf
 
 from tfrec.agents import corrections
-from tfrec.agents.reinforce import CORRECTIONS
 
 __all__ = [
     "BanditProblem",
@@ -159,38 +158,7 @@ def topk_optimum(rewards: np.ndarray, slate_size: int, tol: float = 1e-12) -> np
     return out / out.sum()
 
 
-def correction_weights(
-    log_pi: tf.Tensor,
-    log_beta: tf.Tensor,
-    correction: str,
-    slate_size: int = 1,
-    weight_cap: float | None = None,
-) -> tf.Tensor:
-    """Per-action weight ``w`` of the surrogate, from :mod:`tfrec.agents.corrections`.
-
-    Args:
-      log_pi: float ``[...]`` ``log π(a)``.
-      log_beta: float ``[...]`` ``log β(a)``.
-      correction: ``"none"`` (1), ``"importance"`` (``min(π/β, c)``) or ``"topk"``
-        (``λ_K(π) · min(π/β, c)``).
-      slate_size: ``K`` of the top-K multiplier.
-      weight_cap: ``c``; None disables capping.
-
-    Returns:
-      float ``[...]`` weights, with no gradient.
-
-    Raises:
-      ValueError: for an unknown ``correction``.
-    """
-    if correction not in CORRECTIONS:
-        raise ValueError(f"correction must be one of {CORRECTIONS}, got {correction!r}.")
-    log_pi = tf.stop_gradient(log_pi)
-    if correction == "none":
-        return tf.ones_like(log_pi)
-    weights = corrections.cap_weights(corrections.importance_weights(log_pi, log_beta), weight_cap)
-    if correction == "topk":
-        weights *= corrections.topk_multiplier(tf.exp(log_pi), slate_size)
-    return tf.stop_gradient(weights)
+correction_weights = corrections.correction_weights
 
 
 def surrogate_loss(

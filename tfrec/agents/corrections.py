@@ -213,3 +213,46 @@ def log_inclusion_probability(log_pi: tf.Tensor, k: int) -> tf.Tensor:
     log_pi = tf.convert_to_tensor(log_pi)
     log_not_pi = tf.math.log1p(-tf.minimum(tf.exp(log_pi), 1.0 - 1e-7))
     return tf.math.log(-tf.math.expm1(tf.cast(k, log_pi.dtype) * log_not_pi))
+
+
+CORRECTION_KINDS = ("none", "importance", "topk")
+
+
+def correction_weights(
+    log_pi: tf.Tensor,
+    log_beta: tf.Tensor,
+    correction: str,
+    slate_size: int = 1,
+    weight_cap: float | None = None,
+    normalize: bool = False,
+    mask: tf.Tensor | None = None,
+) -> tf.Tensor:
+    """Per-action weight ``w`` of the surrogate: the composition of the corrections above.
+
+    Args:
+      log_pi: float ``[...]`` ``log π(a)``.
+      log_beta: float ``[...]`` ``log β(a)`` (logged or estimated).
+      correction: ``"none"`` (1), ``"importance"`` (``min(π/β, c)``) or ``"topk"``
+        (``λ_K(π) · min(π/β, c)``).
+      slate_size: ``K`` of the top-K multiplier.
+      weight_cap: ``c``; None disables capping.
+      normalize: divide by the (masked) mean weight (§4.4; not for ``"none"``).
+      mask: optional float ``[...]``, 1 on the steps that count (for ``normalize``).
+
+    Returns:
+      float ``[...]`` weights, with no gradient.
+
+    Raises:
+      ValueError: for an unknown ``correction``.
+    """
+    if correction not in CORRECTION_KINDS:
+        raise ValueError(f"correction must be one of {CORRECTION_KINDS}, got {correction!r}.")
+    log_pi = tf.stop_gradient(log_pi)
+    if correction == "none":
+        return tf.ones_like(log_pi)
+    weights = cap_weights(importance_weights(log_pi, tf.stop_gradient(log_beta)), weight_cap)
+    if correction == "topk":
+        weights *= topk_multiplier(tf.exp(log_pi), slate_size)
+    if normalize:
+        weights = normalize_weights(weights, mask)
+    return tf.stop_gradient(weights)

@@ -56,13 +56,11 @@ from tf_agents.trajectories import trajectory
 from tf_agents.utils import common
 
 from tfrec.agents import corrections
+from tfrec.agents.arguments import EXPERIENCES, check_agent_arguments
 from tfrec.agents.impression_losses import ImpressionLossMixin
 from tfrec.agents.loss_info import TopKReinforceLossInfo, masked_mean
 from tfrec.networks.actor import ActorNetwork
-from tfrec.networks.sampled import SAMPLERS, sampled_logits
-from tfrec.policies.slate_distribution import (
-    SLATE_MODELS,
-)
+from tfrec.networks.sampled import sampled_logits
 from tfrec.policies.slate_sampling import SlateSamplingPolicy
 from tfrec.policies.topk import BoltzmannTopKPolicy, GreedyTopKPolicy
 from tfrec.specs import (
@@ -81,8 +79,7 @@ __all__ = [
     "TopKReinforceLossInfo",
 ]
 
-CORRECTIONS = ("none", "importance", "topk")
-EXPERIENCES = ("impressions", "clicks")
+CORRECTIONS = corrections.CORRECTION_KINDS
 CRITICS = ("slateq",)
 LOG_PROPENSITY = "log_propensity"
 
@@ -167,52 +164,23 @@ class TopKOffPolicyReinforceAgent(ImpressionLossMixin, reinforce_agent.Reinforce
                 "actor_network must be a tfrec.networks.ActorNetwork, got "
                 f"{type(actor_network).__name__}."
             )
-        if experience not in EXPERIENCES:
-            raise ValueError(f"experience must be one of {EXPERIENCES}, got {experience!r}.")
-        if correction is None:
-            correction = "importance" if experience == "impressions" else "topk"
-        if correction not in CORRECTIONS:
-            raise ValueError(f"correction must be one of {CORRECTIONS}, got {correction!r}.")
-        if slate_model not in SLATE_MODELS:
-            raise ValueError(f"slate_model must be one of {SLATE_MODELS}, got {slate_model!r}.")
-        if getattr(actor_network.encoder, "repeat_weight", None) is not None:
-            raise ValueError(
-                "the actor's encoder has a learned repeat bias (repeat_bias=True), which the "
-                "REINFORCE losses do not model; build the agent's encoder with repeat_bias=False "
-                "(warm_start_encoder copies every other weight of a repeat-bias encoder)."
-            )
-        if experience == "clicks" and correction != "none" and actor_network.behavior_head is None:
-            raise ValueError(
-                f"correction={correction!r} needs β: build the ActorNetwork with "
-                "behavior_head=True (β̂ is used wherever the log has no propensity)."
-            )
-        if sampler not in SAMPLERS:
-            raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}.")
-        if weight_cap is not None and not weight_cap > 0:
-            raise ValueError(f"weight_cap must be > 0 or None, got {weight_cap}.")
-        for arg, value in (
-            ("behavior_loss_weight", behavior_loss_weight),
-            ("value_loss_weight", value_loss_weight),
-        ):
-            if value < 0:
-                raise ValueError(f"{arg} must be >= 0, got {value}.")
+        correction, self._use_sampled_softmax = check_agent_arguments(
+            actor_network,
+            experience=experience,
+            correction=correction,
+            slate_model=slate_model,
+            sampler=sampler,
+            weight_cap=weight_cap,
+            loss_weights={
+                "behavior_loss_weight": behavior_loss_weight,
+                "value_loss_weight": value_loss_weight,
+            },
+            sampled_softmax_threshold=sampled_softmax_threshold,
+            num_sampled=num_sampled,
+            item_frequencies=item_frequencies,
+        )
         vocab_size = actor_network.vocab_size
         num_items = vocab_size - NUM_RESERVED
-        self._use_sampled_softmax = (
-            sampled_softmax_threshold is not None and vocab_size > sampled_softmax_threshold
-        )
-        if self._use_sampled_softmax and not 1 <= num_sampled < num_items:
-            raise ValueError(
-                f"num_sampled={num_sampled} must be in [1, {num_items - 1}] (number of items - 1)."
-            )
-        if experience == "impressions" and self._use_sampled_softmax:
-            raise ValueError(
-                f"experience='impressions' scores the whole catalog (vocab_size={vocab_size} > "
-                f"sampled_softmax_threshold={sampled_softmax_threshold}); raise "
-                "sampled_softmax_threshold or use experience='clicks' for sampled softmax."
-            )
-        if sampler == "unigram" and self._use_sampled_softmax and item_frequencies is None:
-            raise ValueError("sampler='unigram' needs item_frequencies ([vocab_size] counts).")
         if train_step_counter is None:
             train_step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="train_step")
         elif train_step_counter.dtype != tf.int64:
@@ -424,17 +392,15 @@ class TopKOffPolicyReinforceAgent(ImpressionLossMixin, reinforce_agent.Reinforce
         Returns:
           float ``[...]`` gradient-stopped weights (ones for ``correction="none"``).
         """
-        log_pi = tf.stop_gradient(log_pi)
-        if self._correction == "none":
-            return tf.ones_like(log_pi)
-        weights = corrections.cap_weights(
-            corrections.importance_weights(log_pi, tf.stop_gradient(log_beta)), self._weight_cap
+        return corrections.correction_weights(
+            log_pi,
+            log_beta,
+            self._correction,
+            self._slate_size,
+            self._weight_cap,
+            normalize=self._normalize_weights,
+            mask=mask,
         )
-        if self._correction == "topk":
-            weights *= corrections.topk_multiplier(tf.exp(log_pi), self._slate_size)
-        if self._normalize_weights:
-            weights = corrections.normalize_weights(weights, mask)
-        return tf.stop_gradient(weights)
 
     def total_loss(
         self,

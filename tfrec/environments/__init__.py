@@ -20,11 +20,10 @@ from tfrec.environments.choice import (
 )
 from tfrec.environments.episodes import StepBatch, run_episodes
 from tfrec.environments.factorization import ImplicitALS, fit_implicit_als
+from tfrec.environments.logged_data import LoggedData, generate_logged_data
 from tfrec.environments.logging_policy import (
-    LoggedData,
     PersonalizedSoftmaxPolicy,
     PopularitySoftmaxPolicy,
-    generate_logged_data,
     personalized_probabilities,
 )
 from tfrec.environments.semi_synthetic import SemiSyntheticConfig, SemiSyntheticEnv
