@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 from tfrec.agents.corrections import DEFAULT_WEIGHT_CAP
 from tfrec.agents.reinforce import CORRECTIONS, CRITICS, EXPERIENCES
@@ -70,6 +71,22 @@ class EncoderConfig:
             )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"EncoderConfig.dropout must be in [0, 1), got {self.dropout}.")
+
+    @classmethod
+    def from_encoder(cls, encoder: Any, **overrides: Any) -> "EncoderConfig":
+        """The configuration of an existing ``SequenceEncoder`` (its public attributes).
+
+        Args:
+          encoder: a ``tfrec.encoders.SequenceEncoder``.
+          **overrides: fields to replace, e.g. ``repeat_bias=False`` for the warm-startable twin
+            the REINFORCE agent needs (it refuses a repeat bias; ``warm_start_encoder`` copies
+            every other weight).
+
+        Returns:
+          An ``EncoderConfig`` that ``build_encoder`` turns into the same architecture.
+        """
+        fields = {f.name: getattr(encoder, f.name) for f in dataclasses.fields(cls)}
+        return cls(**{**fields, **overrides})
 
 
 @dataclasses.dataclass(frozen=True)
