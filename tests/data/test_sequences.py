@@ -73,3 +73,13 @@ def test_invalid_sequences_rejected():
         build_sequences(pd.DataFrame(), ItemVocabulary(["a"]))
     with pytest.raises(ValueError, match="max_len must be >= 1"):
         build_sequences(small_log(), ItemVocabulary(["a"])).padded(0)
+
+
+def test_item_counts_counts_each_index_and_names_a_too_small_vocabulary():
+    seqs = build_sequences(small_log(), ItemVocabulary(["a", "b", "c"]))
+    # items [3, 1, 2, 4, 2, 2, 3]: OOV (1) once, a (2) three times, b (3) twice, c (4) once.
+    counts = seqs.item_counts(5)
+    assert counts.tolist() == [0.0, 1.0, 3.0, 2.0, 1.0] and counts.dtype == np.float64
+    assert seqs.item_counts(7).tolist() == [0.0, 1.0, 3.0, 2.0, 1.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match="item index 4 but vocab_size=4"):
+        seqs.item_counts(4)

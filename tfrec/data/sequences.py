@@ -81,6 +81,26 @@ class Sequences:
         """int64 ``[U]``: one past the last row of each user."""
         return self.offsets[1:]
 
+    def item_counts(self, vocab_size: int) -> np.ndarray:
+        """Interaction count of each item index (the one item-count function of tfrec).
+
+        Args:
+          vocab_size: the catalog size including the padding index 0 (``ItemVocabulary.size``).
+
+        Returns:
+          float64 ``[vocab_size]``; index 0 (padding) counts 0.
+
+        Raises:
+          ValueError: if an item index is ``>= vocab_size``.
+        """
+        items = np.asarray(self.items, np.int64)
+        if items.size and items.max() >= vocab_size:
+            raise ValueError(
+                f"the sequences hold item index {int(items.max())} but vocab_size={vocab_size}: "
+                "pass the vocabulary's size (ItemVocabulary.size)."
+            )
+        return np.bincount(items, minlength=vocab_size).astype(np.float64)
+
     def row_users(self) -> np.ndarray:
         """int64 ``[N]``: the user position (0..U-1) of every interaction."""
         return np.repeat(np.arange(len(self.users)), self.lengths)
