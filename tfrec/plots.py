@@ -30,7 +30,7 @@ def _as_history(history: Any) -> dict[str, Any]:
         history = history.to_dict()
     if not isinstance(history, Mapping):
         raise TypeError(
-            "history must be a tfrec.training.history.TrainingHistory or its to_dict(), got "
+            "history must be a tfrec.training.TrainingHistory or its to_dict(), got "
             f"{type(history).__name__}."
         )
     return dict(history)

@@ -8,7 +8,7 @@ import pytest
 
 from tfrec.explain import Explanation
 from tfrec.plots import plot_attention, plot_learning_curve, plot_policy_returns
-from tfrec.training.history import TrainingHistory
+from tfrec.training.training_history import TrainingHistory
 
 
 def _is_png(path) -> bool:

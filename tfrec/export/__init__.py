@@ -6,8 +6,8 @@
 """
 
 from tfrec.export.compression import ItemTable, quantize_int8
-from tfrec.export.history import compact_history
 from tfrec.export.model_config import models_config, write_models_config
+from tfrec.export.request_history import compact_history
 from tfrec.export.retrieval import sharded_top_k
 from tfrec.export.serving import export_for_serving
 from tfrec.export.signatures import ServingModule

@@ -23,7 +23,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from tfrec.export.compression import ItemTable
-from tfrec.layers.history import history_pairs
+from tfrec.layers.history_indicator import history_pairs
 
 
 def _adjust_shard(

@@ -33,7 +33,7 @@ from collections.abc import Callable
 import tensorflow as tf
 
 from tfrec.export.compression import ItemTable
-from tfrec.export.history import compact_history
+from tfrec.export.request_history import compact_history
 from tfrec.export.retrieval import sharded_top_k
 from tfrec.specs import FIRST_ITEM_INDEX, PAD_INDEX
 

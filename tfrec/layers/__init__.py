@@ -7,7 +7,7 @@
 """
 
 from tfrec.layers.embedding import ItemEmbedding, PositionEmbedding, mask_reserved_logits
-from tfrec.layers.history import history_indicator, history_pairs
+from tfrec.layers.history_indicator import history_indicator, history_pairs
 from tfrec.layers.transformer import TransformerBlock, causal_padding_mask
 
 __all__ = [

@@ -14,7 +14,6 @@ from tfrec.training.config import (
 from tfrec.training.distribute import make_strategy, read_tf_config, validate_strategy_name
 from tfrec.training.fit_controls import TrainingBudget, WarmupCosine
 from tfrec.training.guards import NonFiniteLossError, NonFiniteLossGuard, check_finite_loss
-from tfrec.training.history import TrainingHistory
 from tfrec.training.impressions import ImpressionBuffer, ImpressionCollector, ImpressionEpisode
 from tfrec.training.offline import OfflineResult, train_from_log, train_offline
 from tfrec.training.online import evaluate_return, train_in_simulator
@@ -31,6 +30,7 @@ from tfrec.training.supervised import (
     inference_scorer,
     train_next_item_model,
 )
+from tfrec.training.training_history import TrainingHistory
 
 __all__ = [
     "OPTIMIZERS",

@@ -73,7 +73,7 @@ class EncoderConfig:
             raise ValueError(f"EncoderConfig.dropout must be in [0, 1), got {self.dropout}.")
 
     @classmethod
-    def from_encoder(cls, encoder: Any, **overrides: Any) -> "EncoderConfig":
+    def from_encoder(cls, encoder: Any, **overrides: Any) -> EncoderConfig:
         """The configuration of an existing ``SequenceEncoder`` (its public attributes).
 
         Args:

@@ -32,9 +32,9 @@ from tfrec.training.distribute import (
     worker_directory,
 )
 from tfrec.training.guards import NonFiniteLossError, check_finite_loss, is_non_finite_error
-from tfrec.training.history import TrainingHistory
 from tfrec.training.resume import random_generators
 from tfrec.training.summaries import report_losses
+from tfrec.training.training_history import TrainingHistory
 
 __all__ = ["OfflineResult", "train_from_log", "train_offline"]
 

@@ -47,10 +47,10 @@ from tfrec.evaluation.rollouts import RolloutResult, evaluate_policy
 from tfrec.training.checkpoints import make_checkpoint_manager
 from tfrec.training.click_episodes import ClickCollector, EpisodeBuffer
 from tfrec.training.config import OnlineConfig
-from tfrec.training.history import TrainingHistory
 from tfrec.training.impressions import ImpressionBuffer, ImpressionCollector
 from tfrec.training.resume import random_generators, restore_newest_valid
 from tfrec.training.summaries import report_losses, report_return
+from tfrec.training.training_history import TrainingHistory
 
 __all__ = ["ClickCollector", "EpisodeBuffer", "evaluate_return", "train_in_simulator"]
 

@@ -7,7 +7,7 @@ from typing import Any
 import tensorflow as tf
 from tf_agents.agents import tf_agent
 
-from tfrec.training.history import TrainingHistory
+from tfrec.training.training_history import TrainingHistory
 
 __all__ = ["loss_terms", "report_losses", "report_return"]
 

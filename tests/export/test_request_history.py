@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from tfrec.export.history import compact_history
+from tfrec.export.request_history import compact_history
 
 
 def _compact(rows: list[list[int]], max_len: int) -> np.ndarray:
