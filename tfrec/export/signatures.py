@@ -45,6 +45,21 @@ DEFAULT_SIGNATURE = "serving_default"
 INDICES_SIGNATURE = "serving_indices"
 
 
+def _vocabulary_table(
+    vocabulary: tf.saved_model.Asset, key: tuple, value: tuple, default: int | str
+) -> tf.lookup.StaticHashTable:
+    """A lookup table over ``vocabulary.txt`` (line ``i`` holds the id of item index ``i``).
+
+    Args:
+      vocabulary: the SavedModel asset of the vocabulary file.
+      key: ``(dtype, tf.lookup.TextFileIndex)`` of the keys.
+      value: ``(dtype, tf.lookup.TextFileIndex)`` of the values.
+      default: the value of a missing key.
+    """
+    initializer = tf.lookup.TextFileInitializer(vocabulary, key[0], key[1], value[0], value[1])
+    return tf.lookup.StaticHashTable(initializer, default_value=default)
+
+
 class ServingModule(tf.Module):
     """Holds the vocabulary tables, encoder variables and item table; exposes both signatures.
 
@@ -73,25 +88,12 @@ class ServingModule(tf.Module):
         self.exclude_history = bool(exclude_history)
         self.vocab_size = item_table.vocab_size
         self.vocabulary = tf.saved_model.Asset(vocabulary_file)
-        self.id_to_index = tf.lookup.StaticHashTable(
-            tf.lookup.TextFileInitializer(
-                self.vocabulary,
-                tf.string,
-                tf.lookup.TextFileIndex.WHOLE_LINE,
-                tf.int64,
-                tf.lookup.TextFileIndex.LINE_NUMBER,
-            ),
-            default_value=-1,
+        line, number = tf.lookup.TextFileIndex.WHOLE_LINE, tf.lookup.TextFileIndex.LINE_NUMBER
+        self.id_to_index = _vocabulary_table(
+            self.vocabulary, (tf.string, line), (tf.int64, number), -1
         )
-        self.index_to_id = tf.lookup.StaticHashTable(
-            tf.lookup.TextFileInitializer(
-                self.vocabulary,
-                tf.int64,
-                tf.lookup.TextFileIndex.LINE_NUMBER,
-                tf.string,
-                tf.lookup.TextFileIndex.WHOLE_LINE,
-            ),
-            default_value="",
+        self.index_to_id = _vocabulary_table(
+            self.vocabulary, (tf.int64, number), (tf.string, line), ""
         )
         # Track the variables, not the Keras model: the SavedModel then holds only these
         # signatures' graphs (no Keras metadata or per-layer functions).
