@@ -33,6 +33,19 @@ def test_most_popular_counts_training_items() -> None:
         MostPopular.from_sequences(_seqs([[2, 5]]), vocab_size=4)
 
 
+def test_most_popular_as_policy_shows_the_scorers_chart_without_the_history() -> None:
+    from tf_agents.trajectories import time_step as ts
+
+    from tfrec import specs
+
+    # Counts: index 2 -> 1, 3 -> 3, 4 -> 1, 5 -> 0 (ties by index).
+    scorer = MostPopular.from_sequences(_seqs([[2, 3, 3], [3, 4]]), vocab_size=6)
+    policy = scorer.as_policy(specs.time_step_spec(3, 6), specs.slate_action_spec(2, 6))
+    history = np.array([[0, 0, 0], [0, 2, 3]], np.int32)
+    action = policy.action(ts.restart(history, batch_size=2)).action
+    np.testing.assert_array_equal(action, [[3, 2], [4, 5]])
+
+
 def test_random_scorer_is_seeded_and_masks_reserved() -> None:
     first = RandomScorer(8, seed=3)(tf.zeros([2, 3], tf.int32)).numpy()
     second = RandomScorer(8, seed=3)(tf.zeros([2, 3], tf.int32)).numpy()

@@ -92,3 +92,17 @@ def test_boltzmann_validation(network):
         GreedyTopKPolicy(spec(), network, k=V)
     with pytest.raises(TypeError, match="ActorNetwork"):
         GreedyTopKPolicy(spec(), tf.keras.layers.Dense(2), k=2)
+
+
+def test_greedy_policy_from_encoder_returns_the_encoders_top_k():
+    tf.keras.utils.set_random_seed(1)
+    encoder = SequenceEncoder(
+        vocab_size=7, max_len=3, dim=8, num_layers=1, num_heads=2, dropout=0.0
+    )
+    encoder(tf.zeros([1, 3], tf.int32))
+    policy = GreedyTopKPolicy.from_encoder(encoder, k=2)
+    history = tf.constant([[0, 3, 4]], tf.int32)
+    step = ts.restart(history, batch_size=1)
+    action = policy.action(step).action.numpy()[0]
+    scores = encoder.score_items(history).numpy()[0]
+    np.testing.assert_array_equal(action, np.argsort(-scores)[:2])

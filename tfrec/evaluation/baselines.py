@@ -5,7 +5,9 @@ float32 ``[batch, vocab_size]``, like ``SequenceEncoder.score_items``, so
 :func:`tfrec.evaluation.ranking.evaluate_ranking` ranks them the same way. Reserved indices 0
 (padding) and 1 (OOV) get ``float32.min``.
 
-* :class:`MostPopular`: training interaction counts, the same list for everyone.
+* :class:`MostPopular`: training interaction counts, the same list for everyone
+  (:meth:`MostPopular.as_policy`: the same chart as the simulators' slate policy
+  :class:`tfrec.policies.MostPopularPolicy`).
 * :class:`RandomScorer`: i.i.d. uniform scores (seeded).
 * :class:`ItemCooccurrence`: item-to-item KNN on co-occurrence within a window of the training
   sequences, cosine-normalised (Sarwar et al., WWW 2001, "Item-based collaborative filtering
@@ -17,11 +19,14 @@ float32 ``[batch, vocab_size]``, like ``SequenceEncoder.score_items``, so
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import tensorflow as tf
 
 from tfrec.data import Sequences
 from tfrec.layers import mask_reserved_logits
+from tfrec.policies.reference import MostPopularPolicy
 from tfrec.specs import FIRST_ITEM_INDEX, NUM_RESERVED, PAD_INDEX
 
 
@@ -34,36 +39,48 @@ def _check_vocab(vocab_size: int) -> int:
     return int(vocab_size)
 
 
-def _item_counts(seqs: Sequences, vocab_size: int) -> np.ndarray:
+def _training_counts(seqs: Sequences, vocab_size: int) -> np.ndarray:
+    """Validated ``seqs.item_counts(vocab_size)``: float64 ``[vocab_size]``."""
     if not isinstance(seqs, Sequences):
         raise TypeError(f"expected tfrec.data.Sequences, got {type(seqs).__name__}.")
-    items = np.asarray(seqs.items, np.int64)
-    if items.size and items.max() >= vocab_size:
-        raise ValueError(
-            f"the sequences hold item index {int(items.max())} but vocab_size={vocab_size}: "
-            "pass the vocabulary's size (ItemVocabulary.size)."
-        )
-    return np.bincount(items, minlength=vocab_size).astype(np.float64)
+    return seqs.item_counts(_check_vocab(vocab_size))
 
 
 class MostPopular:
     """Scores every item by its number of training interactions.
+
+    The one most-popular concept of tfrec: this scorer ranks by ``counts`` for the ranking
+    tables, :meth:`as_policy` turns the same counts into the slate policy of the simulators.
 
     Args:
       counts: float ``[vocab_size]`` interaction counts (reserved entries are ignored).
     """
 
     def __init__(self, counts: np.ndarray) -> None:
-        counts = np.asarray(counts, np.float32)
+        counts = np.asarray(counts, np.float64)
         if counts.ndim != 1:
             raise ValueError(f"counts must be [vocab_size], got shape {counts.shape}.")
         self.vocab_size = _check_vocab(len(counts))
-        self.scores = mask_reserved_logits(tf.constant(counts))
+        self.counts = counts
+        self.scores = mask_reserved_logits(tf.constant(counts.astype(np.float32)))
 
     @classmethod
     def from_sequences(cls, seqs: Sequences, vocab_size: int) -> MostPopular:
         """Counts the items of the training ``seqs`` (indices < ``vocab_size``)."""
-        return cls(_item_counts(seqs, _check_vocab(vocab_size)))
+        return cls(_training_counts(seqs, vocab_size))
+
+    def as_policy(self, time_step_spec: Any, action_spec: Any) -> MostPopularPolicy:
+        """The same chart as a simulator slate policy: the top ``k`` of ``counts`` per user,
+        skipping the items of the observed history.
+
+        Args:
+          time_step_spec: the environment's ``time_step_spec()``.
+          action_spec: its slate ``action_spec()`` (``maximum + 1 == vocab_size``).
+
+        Returns:
+          A :class:`tfrec.policies.MostPopularPolicy` over these counts.
+        """
+        return MostPopularPolicy(time_step_spec, action_spec, self.counts)
 
     def __call__(self, histories: tf.Tensor) -> tf.Tensor:
         """Histories ``[batch, seq_len]`` -> scores ``[batch, vocab_size]`` (same row for all)."""
@@ -154,7 +171,7 @@ class ItemCooccurrence:
             raise ValueError(
                 f"window and num_neighbors must be >= 1, got {window} and {num_neighbors}."
             )
-        counts = _item_counts(seqs, vocab_size)
+        counts = _training_counts(seqs, vocab_size)
         items = np.asarray(seqs.items, np.int64)
         users = seqs.row_users()
         firsts, seconds = [], []
@@ -226,11 +243,7 @@ class EASE:
 
     @classmethod
     def from_sequences(
-        cls,
-        seqs: Sequences,
-        vocab_size: int,
-        l2: float = 500.0,
-        max_bytes: int = 1_500_000_000,
+        cls, seqs: Sequences, vocab_size: int, *, l2: float = 500.0, max_bytes: int = 1_500_000_000
     ) -> EASE:
         """Fits ``B`` on the training sequences (each user's set of items is one row of ``X``).
 
@@ -244,7 +257,7 @@ class EASE:
           The fitted scorer.
         """
         vocab_size = _check_vocab(vocab_size)
-        _item_counts(seqs, vocab_size)  # validates the indices
+        _training_counts(seqs, vocab_size)  # validates the indices
         if cls.fit_bytes(vocab_size) > max_bytes:
             raise ValueError(
                 f"EASE needs {cls.fit_bytes(vocab_size) / 1e9:.1f} GB for {vocab_size} indices "

@@ -78,7 +78,9 @@ class MostPopularPolicy(py_policy.PyPolicy):
     """Recommends the ``k`` most popular items the user has not consumed yet.
 
     Items already in the observed history are skipped (a chart without what the user has just
-    seen); the slate is the top-``k`` of the popularity among the remaining items.
+    seen); the slate is the top-``k`` of the popularity among the remaining items. It is the
+    slate-policy form of the ranking baseline :class:`tfrec.evaluation.MostPopular`
+    (``MostPopular.as_policy`` builds it from the scorer's training counts).
 
     Args:
       time_step_spec: the environment's ``time_step_spec()``.

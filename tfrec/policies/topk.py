@@ -24,6 +24,8 @@ from tf_agents.specs import tensor_spec
 from tf_agents.trajectories import policy_step
 from tf_agents.trajectories import time_step as ts
 
+from tfrec import specs
+from tfrec.encoders import SequenceEncoder
 from tfrec.networks.actor import ActorNetwork
 from tfrec.networks.masking import mask_consumed_logits
 from tfrec.specs import NUM_RESERVED, slate_action_spec
@@ -117,6 +119,25 @@ class GreedyTopKPolicy(_TopKPolicy):
         name: str | None = "GreedyTopKPolicy",
     ) -> None:
         super().__init__(time_step_spec, actor_network, k, exclude_history, name)
+
+    @classmethod
+    def from_encoder(
+        cls, encoder: SequenceEncoder, k: int, exclude_history: bool = False
+    ) -> GreedyTopKPolicy:
+        """Any trained encoder's top-``k`` items by score as a greedy slate policy.
+
+        Args:
+          encoder: a built encoder (e.g. the supervised model's); its ``max_len`` is the history
+            window of the observations ``[batch, max_len]``.
+          k: slate size.
+          exclude_history: never recommend items of the history window.
+
+        Returns:
+          A ``GreedyTopKPolicy`` over an ``ActorNetwork`` of that encoder (no extra heads).
+        """
+        spec = specs.time_step_spec(encoder.max_len, encoder.vocab_size)
+        network = ActorNetwork(spec.observation, encoder, behavior_head=False)
+        return cls(spec, network, k, exclude_history=exclude_history)
 
     def _action(
         self, time_step: ts.TimeStep, policy_state: Any, seed: Any = None
