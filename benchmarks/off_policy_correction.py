@@ -78,12 +78,9 @@ from tfrec.environments import (  # noqa: E402
     run_episodes,
 )
 from tfrec.evaluation.off_policy import (  # noqa: E402
-    SlateEpisodes,
-    additive_item_values,
-    additive_slate_model,
+    OffPolicyOptions,
     capped_ips,
     doubly_robust,
-    independent_slate_log_probs,
     ips,
     snips,
 )
@@ -92,6 +89,12 @@ from tfrec.evaluation.rollouts import (  # noqa: E402
     clickbait_shares,
     evaluate_policy,
     mean_confidence_interval,
+)
+from tfrec.evaluation.slate_episodes import (  # noqa: E402
+    SlateEpisodes,
+    additive_item_values,
+    additive_slate_model,
+    independent_slate_log_probs,
 )
 from tfrec.networks.actor import ActorNetwork  # noqa: E402
 from tfrec.policies.reference import (  # noqa: E402
@@ -231,7 +234,7 @@ def all_estimates(data: Any, logged_q: np.ndarray, target_v: np.ndarray) -> dict
         "capped_ips": capped_ips(data),
         "snips": snips(data),
         "dr": doubly_robust(data, logged_q, target_v),
-        "snips_one_step": snips(data, ratio_mode="one_step"),
+        "snips_one_step": snips(data, OffPolicyOptions(ratio_mode="one_step")),
     }
 
 
@@ -375,11 +378,7 @@ def train_and_evaluate(settings: Settings, behavior: Behavior) -> dict[str, Any]
             train_seqs,
             valid,
             SupervisedConfig(
-                max_len=max_len,
-                dim=enc.dim,
-                num_layers=enc.num_layers,
-                num_heads=enc.num_heads,
-                dropout=enc.dropout,
+                encoder=dataclasses.replace(enc, repeat_bias=False, use_output_bias=False),
                 learning_rate=1e-3,  # the simulator recipe (tuned at 1e-3; the sequential default is 2e-3)
                 epochs=settings.supervised_epochs,
                 patience=2,

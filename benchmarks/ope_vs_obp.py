@@ -345,13 +345,14 @@ def tfrec_slate(path: Path, checks: dict) -> dict:
 
 
 def tfrec_bandit(path: Path) -> dict:
-    from tfrec.evaluation.off_policy import OffPolicyData, capped_ips, doubly_robust, ips, snips
+    from tfrec.evaluation.off_policy import OffPolicyOptions, capped_ips, doubly_robust, ips, snips
+    from tfrec.evaluation.off_policy_data import OffPolicyData
 
     z = np.load(path)
     data = OffPolicyData.from_probs(z["reward"], z["target"], z["pscore"])
     return {
         "ips": ips(data),
-        "capped_ips": capped_ips(data, cap=CAP),
+        "capped_ips": capped_ips(data, OffPolicyOptions(cap=CAP)),
         "snips": snips(data),
         "dr": doubly_robust(data, z["q_logged"], z["q_expected"]),
     }

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 
-from tfrec.evaluation.off_policy import (
-    Estimate,
-    OffPolicyData,
+from tfrec.evaluation.estimate import Estimate, effective_sample_size
+from tfrec.evaluation.off_policy import OffPolicyOptions, capped_ips, doubly_robust, ips, snips
+from tfrec.evaluation.off_policy_data import OffPolicyData
+from tfrec.evaluation.slate_episodes import (
     SlateEpisodes,
     additive_item_values,
     additive_slate_model,
-    capped_ips,
-    doubly_robust,
-    effective_sample_size,
     independent_slate_log_probs,
-    ips,
-    snips,
 )
 
 Z95 = 1.959963984540054
@@ -67,7 +64,7 @@ def test_ips_per_step_value_and_normal_ci(bandit: OffPolicyData) -> None:
 
 def test_capped_ips_clips_weights(bandit: OffPolicyData) -> None:
     # cap 1: weights [1, .5, .5, .5], terms [1, 0, .5, .5].
-    assert capped_ips(bandit, cap=1.0).value == pytest.approx(0.5)
+    assert capped_ips(bandit, OffPolicyOptions(cap=1.0)).value == pytest.approx(0.5)
     # the default cap e^3 ~ 20 does not bind here.
     assert capped_ips(bandit).value == pytest.approx(0.75)
     assert capped_ips(bandit).method == "capped_ips/normal"
@@ -126,11 +123,11 @@ def test_per_decision_ips(trajectories: OffPolicyData) -> None:
     # ep0: 2*1 + 1*0 + 1*1 = 3; ep1: 0.5*0 + 1*1 = 1.
     assert ips(trajectories).value == pytest.approx(2.0)
     # discount 0.5 -> ep0: 2 + 0 + 0.25 = 2.25; ep1: 0.5.
-    assert ips(trajectories, discount=0.5).value == pytest.approx(1.375)
+    assert ips(trajectories, OffPolicyOptions(discount=0.5)).value == pytest.approx(1.375)
     # Chen et al.'s one-step ratios: ep0: 2*1 + 0.5*0 + 1*1 = 3; ep1: 0.5*0 + 2*1 = 2.
-    assert ips(trajectories, ratio_mode="one_step").value == pytest.approx(2.5)
+    assert ips(trajectories, OffPolicyOptions(ratio_mode="one_step")).value == pytest.approx(2.5)
     # capping the cumulative weights at 1: ep0 [1,1,1] -> 2; ep1 [.5,1,1] -> 1.
-    assert capped_ips(trajectories, cap=1.0).value == pytest.approx(1.5)
+    assert capped_ips(trajectories, OffPolicyOptions(cap=1.0)).value == pytest.approx(1.5)
     # ESS over the final per-episode weights [1, 1].
     assert ips(trajectories).effective_sample_size == pytest.approx(2.0)
     assert ips(trajectories).num_units == 2
@@ -139,7 +136,9 @@ def test_per_decision_ips(trajectories: OffPolicyData) -> None:
 def test_weighted_per_decision_ips(trajectories: OffPolicyData) -> None:
     # t0: (2*1 + .5*0) / 2.5 = 0.8; t1: (1*0 + 1*1) / 2 = 0.5; t2: (1*1 + 1*0) / 2 = 0.5.
     assert snips(trajectories).value == pytest.approx(1.8)
-    assert snips(trajectories, discount=0.5).value == pytest.approx(0.8 + 0.25 + 0.125)
+    assert snips(trajectories, OffPolicyOptions(discount=0.5)).value == pytest.approx(
+        0.8 + 0.25 + 0.125
+    )
 
 
 def test_trajectory_doubly_robust(trajectories: OffPolicyData) -> None:
@@ -187,18 +186,20 @@ def test_estimators_cover_the_true_value_on_a_synthetic_bandit() -> None:
 def test_bootstrap_ci_agrees_with_the_normal_ci() -> None:
     data, _, _, _ = _synthetic_bandit(2_000, seed=1)
     normal = snips(data)
-    boot = snips(data, ci_method="bootstrap", num_bootstrap=300, seed=3)
+    boot = snips(data, OffPolicyOptions(ci_method="bootstrap", num_bootstrap=300, seed=3))
     assert boot.value == pytest.approx(normal.value)
     assert boot.stderr == pytest.approx(normal.stderr, rel=0.2)
     assert boot.method == "snips/bootstrap"
     # deterministic for a seed
-    assert snips(data, ci_method="bootstrap", num_bootstrap=300, seed=3) == boot
+    assert snips(data, OffPolicyOptions(ci_method="bootstrap", num_bootstrap=300, seed=3)) == boot
 
 
 def test_bootstrap_resamples_the_reward_model_with_the_units(bandit: OffPolicyData) -> None:
     q = np.array(R)
     v = np.array([0.3, 0.7, 0.1, 0.9])
-    boot = doubly_robust(bandit, q, v, ci_method="bootstrap", num_bootstrap=200, seed=0)
+    boot = doubly_robust(
+        bandit, q, v, OffPolicyOptions(ci_method="bootstrap", num_bootstrap=200, seed=0)
+    )
     # every resample's DR value is a mean of resampled v's, so it stays within [min v, max v].
     assert 0.1 <= boot.lower <= boot.upper <= 0.9
 
@@ -251,13 +252,13 @@ def test_estimator_arguments_are_checked(bandit: OffPolicyData) -> None:
     with pytest.raises(TypeError, match="expected OffPolicyData"):
         ips((R, PI, BETA))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="cap must be > 0"):
-        capped_ips(bandit, cap=0.0)
+        OffPolicyOptions(cap=0.0)
     with pytest.raises(ValueError, match="ratio_mode"):
-        ips(bandit, ratio_mode="products")  # type: ignore[arg-type]
+        OffPolicyOptions(ratio_mode="products")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="ci_method"):
-        ips(bandit, ci_method="jackknife")  # type: ignore[arg-type]
+        OffPolicyOptions(ci_method="jackknife")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="confidence"):
-        ips(bandit, confidence=95)
+        OffPolicyOptions(confidence=95)
     with pytest.raises(ValueError, match="logged_q has shape"):
         doubly_robust(bandit, [0.5] * 3, [0.5] * 4)
     with pytest.raises(ValueError, match="target_v has 1 non-finite"):
@@ -266,7 +267,7 @@ def test_estimator_arguments_are_checked(bandit: OffPolicyData) -> None:
 
 def test_discount_is_checked(trajectories: OffPolicyData) -> None:
     with pytest.raises(ValueError, match="discount"):
-        ips(trajectories, discount=1.5)
+        OffPolicyOptions(discount=1.5)
 
 
 def test_snips_without_overlap_is_rejected() -> None:
@@ -395,3 +396,14 @@ def test_snips_and_dr_match_the_true_value_on_a_simulator_log() -> None:
     for est in (snips(data), doubly_robust(data, logged_q, target_v)):
         assert abs(est.value - truth) / truth < 0.10, (est, truth)
         assert est.effective_sample_size > 50
+
+
+def test_options_are_one_checked_dataclass(bandit: OffPolicyData) -> None:
+    with pytest.raises(ValueError, match="num_bootstrap must be >= 2"):
+        OffPolicyOptions(ci_method="bootstrap", num_bootstrap=1)
+    with pytest.raises(TypeError, match="options must be an OffPolicyOptions"):
+        ips(bandit, {"cap": 1.0})  # type: ignore[arg-type]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        OffPolicyOptions().cap = 1.0  # type: ignore[misc]
+    # capped_ips without a cap uses the default e^3 (which does not bind here).
+    assert capped_ips(bandit, OffPolicyOptions()).method == "capped_ips/normal"

@@ -275,7 +275,8 @@ def test_bad_input_is_one_clear_error(build, message):
 
 
 def test_per_decision_sips_equals_the_trajectory_ips_and_snips():
-    from tfrec.evaluation.off_policy import OffPolicyData, ips, snips
+    from tfrec.evaluation.off_policy import ips, snips
+    from tfrec.evaluation.off_policy_data import OffPolicyData
 
     rng = np.random.default_rng(3)
     lengths = [3, 1, 2, 3]

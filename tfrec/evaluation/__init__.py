@@ -2,19 +2,19 @@
 per-trajectory and slate), simulator rollouts."""
 
 from tfrec.evaluation.baselines import EASE, ItemCooccurrence, MostPopular, RandomScorer
-from tfrec.evaluation.off_policy import (
-    Estimate,
-    OffPolicyData,
-    SlateEpisodes,
-    additive_item_values,
-    additive_slate_model,
-    capped_ips,
-    doubly_robust,
-    effective_sample_size,
-    independent_slate_log_probs,
-    ips,
-    snips,
+from tfrec.evaluation.compare import (
+    compare_policies,
+    ranking_baselines,
+    ranking_table,
+    reference_policies,
 )
+from tfrec.evaluation.estimate import (
+    Estimate,
+    effective_sample_size,
+    importance_weight_statistics,
+)
+from tfrec.evaluation.off_policy import OffPolicyOptions, capped_ips, doubly_robust, ips, snips
+from tfrec.evaluation.off_policy_data import OffPolicyData
 from tfrec.evaluation.ranking import evaluate_ranking, metrics_at_k, target_ranks, top_k_items
 from tfrec.evaluation.rollouts import (
     RolloutResult,
@@ -32,6 +32,12 @@ from tfrec.evaluation.slate import (
     pseudo_inverse_ips,
     reward_interaction_ips,
     standard_ips,
+)
+from tfrec.evaluation.slate_episodes import (
+    SlateEpisodes,
+    additive_item_values,
+    additive_slate_model,
+    independent_slate_log_probs,
 )
 from tfrec.evaluation.slate_propensities import (
     LinearCascadeModel,
@@ -54,21 +60,27 @@ __all__ = [
     "ItemCooccurrence",
     "MostPopular",
     "OffPolicyData",
+    "OffPolicyOptions",
     "RandomScorer",
     "RolloutResult",
     "SlateEpisodes",
     "additive_item_values",
     "additive_slate_model",
     "capped_ips",
+    "compare_policies",
     "doubly_robust",
     "effective_sample_size",
     "evaluate_policy",
     "evaluate_ranking",
+    "importance_weight_statistics",
     "independent_slate_log_probs",
     "intra_list_diversity",
     "ips",
     "mean_confidence_interval",
     "metrics_at_k",
+    "ranking_baselines",
+    "ranking_table",
+    "reference_policies",
     "snips",
     "t_quantile",
     "target_ranks",

@@ -47,13 +47,12 @@ positions of the units' final weights (the last step of each unit).
 from __future__ import annotations
 
 import dataclasses
-import types
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from tfrec.evaluation.off_policy import CIMethod, Estimate, _estimate, effective_sample_size
+from tfrec.evaluation.estimate import CIMethod, Estimate, effective_sample_size, interval_estimate
 
 __all__ = [
     "SLATE_ESTIMATORS",
@@ -298,17 +297,7 @@ def _run(
     final = w[np.arange(w.shape[0]), last]  # [U, P]
     ess = min(effective_sample_size(final[:, p]) for p in range(final.shape[1]))
     label = f"sn{name}" if options.self_normalize else name
-    estimate = _estimate(
-        types.SimpleNamespace(num_units=data.num_units),
-        core,
-        label,
-        final[:, 0],
-        options.confidence,
-        options.ci_method,
-        options.num_bootstrap,
-        options.seed,
-    )
-    return dataclasses.replace(estimate, effective_sample_size=ess)
+    return interval_estimate(core, data.num_units, label, ess, options)
 
 
 def standard_ips(data: SlateData, options: SlateOptions = SlateOptions()) -> Estimate:
