@@ -67,7 +67,8 @@ from tfrec.training import (  # noqa: E402
     warm_start_encoder,
 )
 from tfrec.training.supervised import SupervisedConfig  # noqa: E402
-from tfrec.workflow import greedy_policy, reference_policies, train_supervised  # noqa: E402
+from tfrec.training.supervised_log import train_supervised  # noqa: E402
+from tfrec.workflow import greedy_policy, reference_policies  # noqa: E402
 
 EVAL_SEED = 99
 ENV_BATCH = 64
@@ -148,13 +149,8 @@ def supervised_config(settings: Settings, seed: int) -> SupervisedConfig:
     """The supervised SASRec recipe with the agents' encoder architecture (warm-startable)."""
     enc = settings.encoder
     return SupervisedConfig(
-        max_len=enc.max_len,
-        dim=enc.dim,
-        num_layers=enc.num_layers,
-        num_heads=enc.num_heads,
-        dropout=0.1,
+        encoder=dataclasses.replace(enc, dropout=0.1, repeat_bias=False),
         learning_rate=1e-3,  # the simulator recipe (tuned at 1e-3; the sequential default is 2e-3)
-        use_output_bias=enc.use_output_bias,
         epochs=settings.supervised_epochs,
         patience=2,
         batch_size=64,

@@ -73,7 +73,8 @@ VARIANTS = {
     "plain": ("Transformer (SASRec)", {}),
     "repeat": ("Transformer + repeat bias (full CE)", {"repeat_bias": True, "loss": "full"}),
 }
-# Recipe flags: argparse dest -> SupervisedConfig field (None = the library default).
+# Recipe flags: argparse dest -> SupervisedConfig field, or its encoder's (EncoderConfig) field
+# (None = the library default).
 RECIPE_FLAGS = {
     "max_len": "max_len",
     "dim": "dim",

@@ -11,6 +11,7 @@ in a fresh process and never imports TensorFlow itself. Usage (by the orchestrat
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import json
 import os
 import resource
@@ -65,12 +66,17 @@ from tfrec.evaluation.baselines import (  # noqa: E402
     RandomScorer,
 )
 from tfrec.evaluation.ranking import evaluate_ranking  # noqa: E402
+from tfrec.training.config import EncoderConfig  # noqa: E402
+from tfrec.training.fit_controls import TrainingBudget  # noqa: E402
 from tfrec.training.supervised import (  # noqa: E402
+    SUPERVISED_ENCODER,
     SupervisedConfig,
-    TrainingBudget,
     inference_scorer,
+    supervised_encoder,
     train_next_item_model,
 )
+
+ENCODER_FIELDS = frozenset(field.name for field in dataclasses.fields(EncoderConfig))
 
 
 def peak_rss_bytes() -> int:
@@ -201,10 +207,14 @@ def fit_baselines(train, vocab_size: int) -> tuple[dict, dict[str, str]]:
 
 
 def config_from_spec(fields: dict) -> SupervisedConfig:
-    """``SupervisedConfig`` from JSON fields (lists back to tuples)."""
+    """``SupervisedConfig`` from flat JSON fields: the ``EncoderConfig`` ones (``max_len``,
+    ``dim`` ...) replace :data:`SUPERVISED_ENCODER`'s, the others are ``SupervisedConfig``'s
+    (lists back to tuples)."""
     if isinstance(fields.get("length_buckets"), list):
         fields = {**fields, "length_buckets": tuple(fields["length_buckets"])}
-    return SupervisedConfig(**fields)
+    encoder = {name: value for name, value in fields.items() if name in ENCODER_FIELDS}
+    rest = {name: value for name, value in fields.items() if name not in ENCODER_FIELDS}
+    return SupervisedConfig(encoder=supervised_encoder(**encoder), **rest)
 
 
 def run_job(spec: dict) -> dict:
@@ -212,7 +222,7 @@ def run_job(spec: dict) -> dict:
 
     Args:
       spec: ``data``, ``sep``, ``format``, ``job``, ``max_len``; for ``"train"`` also
-        ``config`` (the ``SupervisedConfig`` fields that differ from its defaults).
+        ``config`` (the ``SupervisedConfig`` / encoder fields that differ from the defaults).
 
     Returns:
       ``{"metrics": ...}`` (baselines: per model) or the run dict of :func:`train_one_seed`;
@@ -221,7 +231,7 @@ def run_job(spec: dict) -> dict:
     log = load_log(Path(spec["data"]), spec["sep"], spec["format"])
     vocab = ItemVocabulary.from_items(log.df["item"])
     train, valid, test = leave_last_out(build_sequences(log, vocab))
-    max_len = spec.get("max_len") or SupervisedConfig().max_len
+    max_len = spec.get("max_len") or SUPERVISED_ENCODER.max_len
     histories = test.padded_histories(max_len)
     full_histories = test.padded_histories(int(test.histories.lengths.max()))
     if spec["job"] == "baselines":

@@ -5,7 +5,7 @@ A settings file is a mapping of sections, each the fields of one dataclass (all 
     simulator:            # tfrec.environments.InterestEvolutionConfig
       slate_size: 5
       catalog: {num_items: 200}
-    supervised: {dim: 32, epochs: 10}        # tfrec.training.supervised.SupervisedConfig
+    supervised: {encoder: {dim: 32}, epochs: 10}   # tfrec.training.supervised.SupervisedConfig
     encoder: {dim: 32, num_layers: 1}        # tfrec.training.config.EncoderConfig
     agent: {correction: topk, learning_rate: 0.001}   # AgentConfig
     offline: {num_train_steps: 500}          # OfflineConfig
@@ -134,6 +134,10 @@ def from_mapping(cls: type, values: Mapping[str, Any], where: str = "") -> Any:
         if dataclasses.is_dataclass(hint):
             if not isinstance(value, Mapping):
                 raise ValueError(f"{where}.{name} must be a mapping of {hint.__name__} fields.")
+            default = fields[name].default  # e.g. SupervisedConfig's own encoder defaults
+            if dataclasses.is_dataclass(default):
+                given = {f.name: getattr(default, f.name) for f in dataclasses.fields(default)}
+                value = {**given, **value}
             kwargs[name] = from_mapping(hint, value, f"{where}.{name}")
         else:
             kwargs[name] = _coerce(value, hint, f"{where}.{name}")

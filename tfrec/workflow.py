@@ -3,8 +3,6 @@
 Each function composes library calls (``tfrec.data``, ``tfrec.training.supervised``,
 ``tfrec.training``, ``tfrec.evaluation``, ``tfrec.policies``) into one step of the user's job:
 
-* :func:`train_supervised`: log -> vocabulary -> leave-last-out -> SASRec next-item model
-  (TensorBoard logs, test ranking metrics);
 * :func:`greedy_policy`: any trained encoder as a greedy top-K slate policy (TF-Agents);
 * :func:`reference_policies` and :func:`compare_policies`: random / most-popular / oracle
   references and a table of simulator returns with confidence intervals;
@@ -16,7 +14,6 @@ Each function composes library calls (``tfrec.data``, ``tfrec.training.supervise
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from collections.abc import Mapping
@@ -28,14 +25,7 @@ import pandas as pd
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from tfrec.data import (
-    EvalSet,
-    InteractionLog,
-    ItemVocabulary,
-    Sequences,
-    build_sequences,
-    leave_last_out,
-)
+from tfrec.data import EvalSet, ItemVocabulary, Sequences
 from tfrec.encoders import SequenceEncoder
 from tfrec.evaluation.baselines import ItemCooccurrence, MostPopular, RandomScorer
 from tfrec.evaluation.ranking import evaluate_ranking
@@ -51,12 +41,6 @@ from tfrec.policies.reference import (
 from tfrec.policies.topk import GreedyTopKPolicy
 from tfrec.specs import time_step_spec
 from tfrec.training.config import EncoderConfig
-from tfrec.training.supervised import (
-    NextItemModel,
-    SupervisedConfig,
-    inference_scorer,
-    train_next_item_model,
-)
 
 ENCODER_FILE = "encoder.keras"
 VOCABULARY_FILE = "vocabulary.txt"
@@ -66,151 +50,15 @@ __all__ = [
     "ENCODER_FILE",
     "RUN_FILE",
     "VOCABULARY_FILE",
-    "EpochProgress",
-    "SupervisedRun",
     "compare_policies",
     "encoder_config",
     "greedy_policy",
-    "item_counts",
     "load_model_dir",
     "ranking_baselines",
     "ranking_table",
     "reference_policies",
     "save_model_dir",
-    "train_supervised",
-    "training_rows",
 ]
-
-
-@dataclasses.dataclass
-class SupervisedRun:
-    """What :func:`train_supervised` returns.
-
-    Attributes:
-      model: the trained ``NextItemModel`` (best validation weights).
-      vocabulary: the item vocabulary it was trained with.
-      train: training sequences; ``valid`` / ``test``: the leave-last-out evaluation sets.
-      history: Keras per-epoch logs (``loss``, ``val_hr@K``, ``val_ndcg@K``, ``val_mrr@K``).
-      test_metrics: full-catalog ranking metrics on ``test``.
-    """
-
-    model: NextItemModel
-    vocabulary: ItemVocabulary
-    train: Sequences
-    valid: EvalSet
-    test: EvalSet
-    history: dict[str, list[float]]
-    test_metrics: dict[str, float]
-
-    @property
-    def encoder(self) -> SequenceEncoder:
-        """The trained ``SequenceEncoder`` (warm-starts REINFORCE, exports, explains)."""
-        return self.model.encoder
-
-
-class EpochProgress(tf.keras.callbacks.Callback):
-    """A tqdm bar over ``model.fit`` epochs showing the latest epoch logs (``loss``, ``val_*``).
-
-    Args:
-      epochs: the ``epochs`` given to ``fit`` (the bar's total; early stopping ends it sooner).
-      description: the bar's label.
-    """
-
-    def __init__(self, epochs: int, description: str = "supervised") -> None:
-        super().__init__()
-        self.epochs = int(epochs)
-        self.description = description
-        self.bar: Any = None
-
-    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self.bar = tqdm(total=self.epochs, desc=self.description, unit="epoch")
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self.bar.update(1)
-        self.bar.set_postfix({k: f"{float(v):.4f}" for k, v in (logs or {}).items()})
-
-    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        self.bar.close()
-
-
-def item_counts(sequences: Sequences, vocab_size: int) -> np.ndarray:
-    """Interaction count of each item index: float64 ``[vocab_size]``."""
-    items = np.asarray(sequences.items, np.int64)
-    return np.bincount(items, minlength=vocab_size)[:vocab_size].astype(np.float64)
-
-
-def train_supervised(
-    log: InteractionLog,
-    config: SupervisedConfig,
-    vocabulary: ItemVocabulary | None = None,
-    logdir: str | os.PathLike | None = None,
-    checkpoint_dir: str | os.PathLike | None = None,
-    ks: tuple[int, ...] = (10,),
-    progress: bool = False,
-) -> SupervisedRun:
-    """Trains the SASRec next-item model on a log (Kang & McAuley 2018; full softmax CE).
-
-    Args:
-      log: the interactions.
-      config: model and training settings (``epochs``, ``patience`` ...).
-      vocabulary: item vocabulary (default: built from ``log``); pass a simulator's
-        ``env.vocabulary`` so indices match its catalog.
-      logdir: TensorBoard folder (``tf.keras.callbacks.TensorBoard``: ``epoch_loss`` and the
-        validation ranking metrics per epoch).
-      checkpoint_dir: folder of the best-weights checkpoint.
-      ks: cut-offs of the test metrics.
-      progress: show a tqdm bar over the epochs.
-
-    Returns:
-      A :class:`SupervisedRun`.
-
-    Raises:
-      ValueError: no user has the 3 interactions leave-last-out needs.
-    """
-    vocabulary = vocabulary or ItemVocabulary.from_items(log.df["item"])
-    train, valid, test = leave_last_out(build_sequences(log, vocabulary))
-    if len(valid) == 0:
-        raise ValueError(
-            f"no user of the log has 3 or more interactions ({log.num_users} users, "
-            f"{log.num_interactions} interactions): leave-last-out needs them for validation."
-        )
-    callbacks: list[tf.keras.callbacks.Callback] = []
-    if logdir is not None:
-        callbacks.append(tf.keras.callbacks.TensorBoard(str(logdir), write_graph=False))
-    if progress:
-        callbacks.append(EpochProgress(config.epochs))
-    model, keras_history = train_next_item_model(
-        train, valid, config, vocabulary.size, callbacks=callbacks, checkpoint_dir=checkpoint_dir
-    )
-    metrics = evaluate_ranking(
-        inference_scorer(model.encoder),
-        test.padded_histories(config.max_len),
-        test.targets,
-        ks=ks,
-    )
-    history = {k: [float(v) for v in values] for k, values in keras_history.history.items()}
-    return SupervisedRun(model, vocabulary, train, valid, test, history, metrics)
-
-
-def training_rows(log: InteractionLog, min_length: int = 3) -> InteractionLog:
-    """The rows of ``log`` that ``leave_last_out`` keeps for training (no held-out item).
-
-    Users with at least ``min_length`` interactions lose their last two (the validation and test
-    targets); shorter users keep everything, as in :func:`tfrec.data.leave_last_out`. Train
-    log-based learners (e.g. ``tfrec.training.offline.train_from_log``) on it so that the test
-    targets stay unseen.
-
-    Args:
-      log: the full log.
-      min_length: shortest sequence that gets held-out items.
-
-    Returns:
-      A new ``InteractionLog`` of the training rows.
-    """
-    df = log.df
-    counts = df.groupby("user", sort=False)["item"].transform("size")
-    from_end = df.groupby("user", sort=False).cumcount(ascending=False)
-    return InteractionLog(df[(counts < min_length) | (from_end >= 2)], source=log.source)
 
 
 def encoder_config(encoder: SequenceEncoder) -> EncoderConfig:
@@ -252,7 +100,7 @@ def reference_policies(
     Args:
       env: a tfrec simulator.
       popularity: item popularity for "most-popular" (``[num_items]`` or ``[vocab_size]``,
-        e.g. the log's :func:`item_counts`); default ``env.item_popularity()``.
+        e.g. the log's ``Sequences.item_counts(vocab_size)``); default ``env.item_popularity()``.
       oracles: add "oracle-myopic" and "far-sighted", which read the simulator's true user
         state (ceilings a learned policy cannot see), and "history-myopic" /
         "history-far-sighted", the same with the interests estimated from the observed history

@@ -11,13 +11,12 @@ from tf_agents.trajectories import time_step as ts
 from tfrec.data import InteractionLog, ItemVocabulary, build_sequences, leave_last_out
 from tfrec.encoders import SequenceEncoder
 from tfrec.evaluation.baselines import MostPopular
+from tfrec.training.supervised_log import training_rows
 from tfrec.workflow import (
     greedy_policy,
-    item_counts,
     load_model_dir,
     ranking_table,
     save_model_dir,
-    training_rows,
 )
 
 
@@ -37,7 +36,7 @@ def test_training_rows_drop_the_two_held_out_items(log):
     vocab = ItemVocabulary.from_items(log.df["item"])
     expected, _, _ = leave_last_out(build_sequences(log, vocab))
     assert train.num_interactions == expected.num_interactions
-    counts = item_counts(expected, vocab.size)
+    counts = expected.item_counts(vocab.size)
     assert counts.tolist() == [0, 0] + [
         float((train.df["item"] == item).sum()) for item in vocab.ids
     ]

@@ -88,7 +88,11 @@ def test_in_batch_negatives_exclude_the_positive_and_its_copies() -> None:
 
 def test_in_batch_sampler_trains_through_the_config() -> None:
     from tfrec.data import Sequences
-    from tfrec.training.supervised import SupervisedConfig, train_next_item_model
+    from tfrec.training.supervised import (
+        SupervisedConfig,
+        supervised_encoder,
+        train_next_item_model,
+    )
 
     rows = [[2 + (s + t) % (VOCAB - 2) for t in range(8)] for s in range(24)]
     items = np.array([i for row in rows for i in row], np.int32)
@@ -104,10 +108,7 @@ def test_in_batch_sampler_trains_through_the_config() -> None:
 
     train, valid, _ = leave_last_out(seqs)
     config = SupervisedConfig(
-        max_len=6,
-        dim=16,
-        num_layers=1,
-        dropout=0.0,
+        encoder=supervised_encoder(max_len=6, dim=16, num_layers=1, dropout=0.0),
         learning_rate=1e-2,
         batch_size=8,
         epochs=4,

@@ -33,7 +33,7 @@ def equal_sessions_log() -> Any:
 def configs(strategy: str) -> tuple[Any, Any, Any, Any]:
     """REINFORCE agent/encoder/loop configs and the supervised config for ``strategy``."""
     from tfrec.training.config import AgentConfig, EncoderConfig, OfflineConfig
-    from tfrec.training.supervised import SupervisedConfig
+    from tfrec.training.supervised import SupervisedConfig, supervised_encoder
 
     encoder = EncoderConfig(max_len=5, dim=8, num_layers=1, num_heads=1, dropout=0.0)
     agent = AgentConfig(slate_size=3, learning_rate=1e-2, normalize_returns=False)
@@ -46,11 +46,9 @@ def configs(strategy: str) -> tuple[Any, Any, Any, Any]:
         strategy=strategy,
     )
     supervised = SupervisedConfig(
-        max_len=ITEMS_PER_USER - 1,
-        dim=8,
-        num_layers=1,
-        num_heads=1,
-        dropout=0.0,
+        encoder=supervised_encoder(
+            max_len=ITEMS_PER_USER - 1, dim=8, num_layers=1, num_heads=1, dropout=0.0
+        ),
         batch_size=16,
         epochs=1,  # 3 batches: the epoch's mean loss includes 2 post-update batches
         learning_rate=1e-2,

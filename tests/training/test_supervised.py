@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -15,8 +17,10 @@ from tfrec.training.supervised import (
     build_next_item_model,
     full_batches,
     sampling_distribution,
+    supervised_encoder,
     train_next_item_model,
 )
+from tfrec.training.config import EncoderConfig
 
 VOCAB = 12  # items 2..11
 
@@ -36,6 +40,9 @@ def _cyclic_sequences(num_users: int = 40, length: int = 12) -> Sequences:
     )
 
 
+ENCODER_FIELDS = {field.name for field in dataclasses.fields(EncoderConfig)}
+
+
 def _tiny_config(**kwargs) -> SupervisedConfig:
     params = dict(
         max_len=6,
@@ -50,7 +57,8 @@ def _tiny_config(**kwargs) -> SupervisedConfig:
         eval_batch_size=64,
     )
     params.update(kwargs)
-    return SupervisedConfig(**params)
+    encoder = {k: params.pop(k) for k in list(params) if k in ENCODER_FIELDS}
+    return SupervisedConfig(encoder=supervised_encoder(**encoder), **params)
 
 
 def test_sampling_distribution_hand_computed() -> None:
@@ -72,7 +80,7 @@ def test_config_validation() -> None:
     with pytest.raises(ValueError, match="loss must be one of"):
         SupervisedConfig(loss="bce")
     with pytest.raises(ValueError, match="max_len must be >= 1"):
-        SupervisedConfig(max_len=0)
+        SupervisedConfig(encoder=supervised_encoder(max_len=0))
     encoder = SequenceEncoder(VOCAB, 6, dim=8, num_layers=1, num_heads=2)
     with pytest.raises(ValueError, match="needs sampling_probabilities"):
         NextItemModel(encoder, loss="sampled")
@@ -112,7 +120,7 @@ def test_sampled_softmax_fit_on_sequence_dataset_decreases_loss() -> None:
     counts = np.bincount(seqs.items, minlength=VOCAB)
     config = _tiny_config(loss="sampled", sampler="log_uniform", num_sampled=4)
     model = build_next_item_model(config, VOCAB, counts)
-    dataset = sequence_dataset(seqs, config.max_len, config.batch_size)
+    dataset = sequence_dataset(seqs, config.encoder.max_len, config.batch_size)
     losses = model.fit(dataset, epochs=3, verbose=0).history["loss"]
     assert losses[-1] < losses[0]
     assert model(tf.constant([[0, 2, 3]])).shape == (1, VOCAB)
@@ -122,7 +130,7 @@ def test_sampled_softmax_fit_on_sequence_dataset_decreases_loss() -> None:
 def test_train_with_early_stopping_checkpoint_and_ranking(tmp_path) -> None:
     train, valid, test = leave_last_out(_cyclic_sequences(num_users=30))
     config = _tiny_config(epochs=6, patience=2)
-    test_ranking = RankingCallback(test, config.max_len, ks=(1, 10), prefix="test_")
+    test_ranking = RankingCallback(test, config.encoder.max_len, ks=(1, 10), prefix="test_")
     model, history = train_next_item_model(
         train, valid, config, VOCAB, callbacks=[test_ranking], checkpoint_dir=tmp_path
     )
@@ -131,14 +139,14 @@ def test_train_with_early_stopping_checkpoint_and_ranking(tmp_path) -> None:
     # The cyclic successor is learnable: validation far above random (NDCG@10 of random ~ 0.4).
     assert max(ndcg) > 0.9
     # EarlyStopping restored the best weights: a fresh evaluation reproduces the best epoch.
-    best = RankingCallback(valid, config.max_len, ks=(10,))
+    best = RankingCallback(valid, config.encoder.max_len, ks=(10,))
     best.set_model(model)
     np.testing.assert_allclose(best.evaluate()["ndcg@10"], max(ndcg), rtol=1e-5)
     assert (tmp_path / "best.weights.h5").is_file()
     restored = build_next_item_model(config, VOCAB)
-    restored.encoder(tf.zeros([1, config.max_len], tf.int32))
+    restored.encoder(tf.zeros([1, config.encoder.max_len], tf.int32))
     restored.load_weights(str(tmp_path / "best.weights.h5"))
-    ids = tf.constant(valid.padded_histories(config.max_len)[:4])
+    ids = tf.constant(valid.padded_histories(config.encoder.max_len)[:4])
     np.testing.assert_allclose(restored(ids).numpy(), model(ids).numpy(), rtol=1e-5, atol=1e-5)
 
 
@@ -201,7 +209,7 @@ def test_repeat_bias_gradient_reaches_w() -> None:
 
 def test_repeat_bias_requires_full_softmax() -> None:
     with pytest.raises(ValueError, match="repeat_bias needs loss='full'"):
-        SupervisedConfig(repeat_bias=True, loss="sampled")
+        SupervisedConfig(encoder=EncoderConfig(repeat_bias=True), loss="sampled")
     encoder = SequenceEncoder(VOCAB, 6, dim=8, num_layers=1, num_heads=2, repeat_bias=True)
     with pytest.raises(ValueError, match="repeat_bias needs loss='full'"):
         NextItemModel(encoder, loss="sampled", sampling_probabilities=np.full(VOCAB, 0.1))
@@ -212,7 +220,7 @@ def test_repeat_bias_learns_negative_weight_on_sequences_without_repeats() -> No
     config = _tiny_config(repeat_bias=True)
     model = build_next_item_model(config, VOCAB)
     assert model.encoder.repeat_weight is not None
-    model.fit(sequence_dataset(seqs, config.max_len, config.batch_size), epochs=3, verbose=0)
+    model.fit(sequence_dataset(seqs, config.encoder.max_len, config.batch_size), epochs=3, verbose=0)
     assert float(model.encoder.repeat_weight) < -0.1
 
 

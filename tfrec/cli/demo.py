@@ -33,15 +33,14 @@ def run_demo(args: argparse.Namespace) -> int:
     from tfrec.training.builders import build_agent, build_encoder, warm_start_encoder
     from tfrec.training.config import AgentConfig, OnlineConfig
     from tfrec.training.online import train_in_simulator
-    from tfrec.training.supervised import SupervisedConfig
+    from tfrec.training.supervised import SupervisedConfig, supervised_encoder
+    from tfrec.training.supervised_log import train_supervised
     from tfrec.workflow import (
         compare_policies,
         encoder_config,
         greedy_policy,
-        item_counts,
         reference_policies,
         save_model_dir,
-        train_supervised,
     )
 
     start = time.perf_counter()
@@ -68,11 +67,13 @@ def run_demo(args: argparse.Namespace) -> int:
 
     section(args, "2/6 supervised SASRec encoder (next-item, full softmax)")
     supervised_cfg = SupervisedConfig(
-        max_len=args.max_len,
-        dim=args.dim,
-        num_layers=args.layers,
-        num_heads=args.heads,
-        dropout=0.1,
+        encoder=supervised_encoder(
+            max_len=args.max_len,
+            dim=args.dim,
+            num_layers=args.layers,
+            num_heads=args.heads,
+            dropout=0.1,
+        ),
         learning_rate=1e-3,  # the simulator recipe (tuned at 1e-3; the sequential default is 2e-3)
         epochs=args.epochs,
         patience=2,
@@ -136,7 +137,7 @@ def run_demo(args: argparse.Namespace) -> int:
     section(args, f"4/6 evaluate in the simulator ({args.eval_episodes} sessions per policy)")
     eval_env = make_env(sim_cfg, args.env_batch_size, args.seed + 2)
     references = reference_policies(
-        eval_env, item_counts(supervised.train, env.vocab_size), seed=args.seed
+        eval_env, supervised.train.item_counts(env.vocab_size), seed=args.seed
     )
     policies = {
         "random": references["random"],

@@ -44,15 +44,18 @@ def _train_supervised(args: argparse.Namespace, settings: dict, output: Path) ->
     from tfrec.plots import plot_learning_curve
     from tfrec.settings import make_config
     from tfrec.training.supervised import SupervisedConfig
-    from tfrec.workflow import save_model_dir, train_supervised
+    from tfrec.training.supervised_log import train_supervised
+    from tfrec.workflow import save_model_dir
 
     if not has_log_source(args):
         raise ValueError("--algo supervised trains on a log: give --log FILE or --movielens PATH.")
+    section = dict(settings.get("supervised", {}))
+    flags = {k: v for k, v in _encoder_overrides(args).items() if v is not None}
+    section["encoder"] = {**section.get("encoder", {}), **flags}
     config = make_config(
         SupervisedConfig,
-        settings,
+        {**settings, "supervised": section},
         "supervised",
-        **_encoder_overrides(args),
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,

@@ -25,15 +25,33 @@ from tfrec.training.resume import (
     verify_checkpoint,
 )
 from tfrec.training.supervised import (
+    SUPERVISED_ENCODER,
+    RankingCallback,
     SupervisedConfig,
     build_next_item_model,
+    full_batches,
     inference_scorer,
+    supervised_encoder,
     train_next_item_model,
+)
+from tfrec.training.supervised_log import (
+    EpochProgress,
+    SupervisedRun,
+    train_supervised,
+    training_rows,
 )
 from tfrec.training.training_history import TrainingHistory
 
 __all__ = [
     "OPTIMIZERS",
+    "SUPERVISED_ENCODER",
+    "EpochProgress",
+    "RankingCallback",
+    "SupervisedRun",
+    "full_batches",
+    "supervised_encoder",
+    "train_supervised",
+    "training_rows",
     "AgentConfig",
     "ClickCollector",
     "CorruptCheckpointWarning",

@@ -16,24 +16,66 @@ from tfrec.training.optimizers import LazyAdam
 
 __all__ = ["build_agent", "build_encoder", "make_optimizer", "warm_start_encoder"]
 
+# EncoderConfig fields passed to SequenceEncoder under their own names.
+_ENCODER_ARGUMENTS = (
+    "dim",
+    "num_layers",
+    "num_heads",
+    "dropout",
+    "repeat_bias",
+    "use_output_bias",
+)
+# AgentConfig fields passed to TopKOffPolicyReinforceAgent under their own names.
+_AGENT_ARGUMENTS = (
+    "slate_size",
+    "correction",
+    "weight_cap",
+    "normalize_weights",
+    "normalize_returns",
+    "behavior_loss_weight",
+    "value_loss_weight",
+    "gradient_clipping",
+    "num_candidates",
+    "num_greedy",
+    "exclude_history",
+    "sampled_softmax_threshold",
+    "num_sampled",
+    "sampler",
+    "experience",
+    "slate_model",
+    "exploration_epsilon",
+    "inclusion_samples",
+    "advantage_lambda",
+    "critic",
+    "critic_samples",
+    "click_loss_weight",
+)
 
-def build_encoder(config: EncoderConfig, vocab_size: int) -> SequenceEncoder:
+
+def build_encoder(
+    config: EncoderConfig, vocab_size: int, resumable_dropout: bool = True
+) -> SequenceEncoder:
     """A built ``SequenceEncoder`` for ``vocab_size`` indices (reserved ones included).
 
-    Turns on Keras' ``tf.random.Generator``-backed RNG first, so the dropout layers keep their
-    generator state in variables that a checkpoint can restore
-    (``tfrec.training.resume.random_generators``): resumed runs draw the same masks.
+    Args:
+      config: the architecture.
+      vocab_size: number of item indices including the reserved ones (``ItemVocabulary.size``).
+      resumable_dropout: turn on Keras' ``tf.random.Generator``-backed RNG first, so the dropout
+        layers keep their generator state in variables that a checkpoint can restore
+        (``tfrec.training.resume.random_generators``): resumed runs draw the same masks. The
+        supervised model (``model.fit``, resumed by ``BackupAndRestore`` at epoch boundaries)
+        passes False and keeps Keras' default seeded dropout.
+
+    Returns:
+      The encoder, its variables created (under the caller's strategy scope, not lazily inside
+      a distributed step).
     """
-    tf.keras.backend.experimental.enable_tf_random_generator()
+    if resumable_dropout:
+        tf.keras.backend.experimental.enable_tf_random_generator()
     encoder = SequenceEncoder(
         vocab_size,
         config.max_len,
-        dim=config.dim,
-        num_layers=config.num_layers,
-        num_heads=config.num_heads,
-        dropout=config.dropout,
-        repeat_bias=config.repeat_bias,
-        use_output_bias=config.use_output_bias,
+        **{name: getattr(config, name) for name in _ENCODER_ARGUMENTS},
     )
     encoder.build(None)
     return encoder
@@ -147,33 +189,12 @@ def build_agent(
         spec,
         network,
         make_optimizer(config),
-        slate_size=config.slate_size,
-        correction=config.correction,
-        weight_cap=config.weight_cap,
-        normalize_weights=config.normalize_weights,
         gamma=config.resolved_gamma,
-        normalize_returns=config.normalize_returns,
-        behavior_loss_weight=config.behavior_loss_weight,
-        value_loss_weight=config.value_loss_weight,
         entropy_regularization=config.entropy_regularization or None,
-        gradient_clipping=config.gradient_clipping,
-        num_candidates=config.num_candidates,
-        num_greedy=config.num_greedy,
-        exclude_history=config.exclude_history,
-        sampled_softmax_threshold=config.sampled_softmax_threshold,
-        num_sampled=config.num_sampled,
-        sampler=config.sampler,
         item_frequencies=item_frequencies,
-        experience=config.experience,
-        slate_model=config.slate_model,
-        exploration_epsilon=config.exploration_epsilon,
-        inclusion_samples=config.inclusion_samples,
-        advantage_lambda=config.advantage_lambda,
-        critic=config.critic,
-        critic_samples=config.critic_samples,
-        click_loss_weight=config.click_loss_weight,
         sampling_seed=seed,
         train_step_counter=train_step_counter,
+        **{name: getattr(config, name) for name in _AGENT_ARGUMENTS},
     )
     agent.initialize()
     return agent

@@ -34,6 +34,8 @@ from tfrec.models.next_item import (
     sampling_distribution,
 )
 from tfrec.specs import NUM_RESERVED
+from tfrec.training.builders import build_encoder
+from tfrec.training.config import EncoderConfig
 from tfrec.training.distribute import (
     average_across_replicas,
     check_global_batch,
@@ -43,7 +45,36 @@ from tfrec.training.distribute import (
 from tfrec.training.fit_controls import TrainingBudget, WarmupCosine
 from tfrec.training.guards import NonFiniteLossGuard
 
+__all__ = [
+    "LR_SCHEDULES",
+    "SUPERVISED_ENCODER",
+    "RankingCallback",
+    "SupervisedConfig",
+    "build_next_item_model",
+    "full_batches",
+    "inference_scorer",
+    "supervised_encoder",
+    "train_next_item_model",
+]
+
 LR_SCHEDULES = ("constant", "cosine")
+# The supervised recipe's encoder: a longer window and more dropout than EncoderConfig's
+# defaults (docs/benchmarks/sequential.md: max_len 50, dropout 0.3).
+SUPERVISED_ENCODER = EncoderConfig(
+    max_len=50, dim=64, num_layers=2, num_heads=2, dropout=0.3, repeat_bias=False
+)
+
+
+def supervised_encoder(**fields: Any) -> EncoderConfig:
+    """The supervised recipe's encoder (:data:`SUPERVISED_ENCODER`) with ``fields`` replaced.
+
+    Args:
+      **fields: ``EncoderConfig`` fields, e.g. ``max_len=10, dim=16``.
+
+    Returns:
+      The ``EncoderConfig`` for ``SupervisedConfig(encoder=...)``.
+    """
+    return dataclasses.replace(SUPERVISED_ENCODER, **fields)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,14 +82,11 @@ class SupervisedConfig:
     """Hyper-parameters of the supervised next-item model.
 
     Attributes:
-      max_len: history window length of the encoder.
-      dim: model width.
-      num_layers: Transformer blocks.
-      num_heads: attention heads.
-      dropout: dropout rate.
-      repeat_bias: learned scalar added to the scores of the history's items
-        (``SequenceEncoder(repeat_bias=True)``); needs ``loss="full"``.
-      use_output_bias: learned per-item bias on the output scores (untied from the table).
+      encoder: the ``SequenceEncoder`` architecture (:data:`SUPERVISED_ENCODER` by default:
+        max_len 50, dim 64, 2 layers, 2 heads, dropout 0.3; :func:`supervised_encoder` replaces
+        some fields). Its ``repeat_bias`` (a learned scalar added to the scores of the history's
+        items) needs ``loss="full"``; ``use_output_bias`` is a learned per-item bias on the
+        output scores.
       label_smoothing: weight ``eps`` of the uniform distribution over the real items mixed
         into the full-softmax target (Szegedy et al., CVPR 2016); needs ``loss="full"``.
       weight_decay: decoupled weight decay of AdamW (Loshchilov & Hutter, ICLR 2019) on the
@@ -94,13 +122,7 @@ class SupervisedConfig:
         stops after the epoch that exceeds it, and the best validation weights are kept.
     """
 
-    max_len: int = 50
-    dim: int = 64
-    num_layers: int = 2
-    num_heads: int = 2
-    dropout: float = 0.3
-    repeat_bias: bool = False
-    use_output_bias: bool = False
+    encoder: EncoderConfig = SUPERVISED_ENCODER
     label_smoothing: float = 0.0
     weight_decay: float = 0.0
     learning_rate: float = 2e-3
@@ -124,6 +146,10 @@ class SupervisedConfig:
     max_train_seconds: float | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.encoder, EncoderConfig):
+            raise TypeError(
+                f"SupervisedConfig.encoder must be an EncoderConfig, got {type(self.encoder)}."
+            )
         validate_strategy_name(self.strategy, "SupervisedConfig.strategy")
         if self.loss not in (*LOSSES, "auto"):
             raise ValueError(f"loss must be one of {(*LOSSES, 'auto')}, got {self.loss!r}.")
@@ -140,7 +166,7 @@ class SupervisedConfig:
             )
         if self.max_train_seconds is not None and self.max_train_seconds <= 0:
             raise ValueError(f"max_train_seconds must be > 0, got {self.max_train_seconds}.")
-        if self.repeat_bias and self.loss == "sampled":
+        if self.encoder.repeat_bias and self.loss == "sampled":
             raise ValueError(REPEAT_BIAS_NEEDS_FULL)
         if not 0.0 <= self.label_smoothing < 1.0 or self.weight_decay < 0.0:
             raise ValueError(
@@ -149,7 +175,7 @@ class SupervisedConfig:
             )
         if self.label_smoothing and self.loss == "sampled":
             raise ValueError("label_smoothing needs loss='full' (or label_smoothing=0).")
-        for name in ("max_len", "dim", "num_layers", "num_heads", "batch_size", "epochs"):
+        for name in ("batch_size", "epochs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
         if self.patience < 0 or self.num_sampled < 1 or self.metric_k < 1:
@@ -162,7 +188,7 @@ class SupervisedConfig:
         """``"full"`` or ``"sampled"``: ``loss``, with ``"auto"`` decided by the catalog size."""
         if self.loss != "auto":
             return self.loss
-        if self.repeat_bias or self.label_smoothing:
+        if self.encoder.repeat_bias or self.label_smoothing:
             return "full"
         return "full" if vocab_size - NUM_RESERVED <= self.full_softmax_max_items else "sampled"
 
@@ -307,18 +333,7 @@ def _build_next_item_model(
     item_counts: np.ndarray | None,
     steps_per_epoch: int | None,
 ) -> NextItemModel:
-    encoder = SequenceEncoder(
-        vocab_size,
-        config.max_len,
-        dim=config.dim,
-        num_layers=config.num_layers,
-        num_heads=config.num_heads,
-        dropout=config.dropout,
-        repeat_bias=config.repeat_bias,
-        use_output_bias=config.use_output_bias,
-    )
-    # Variables now, under the caller's strategy scope, not lazily inside a distributed step.
-    encoder.build(None)
+    encoder = build_encoder(config.encoder, vocab_size, resumable_dropout=False)
     probabilities = None
     loss = config.resolved_loss(vocab_size)
     if loss == "sampled":
@@ -391,23 +406,17 @@ def train_next_item_model(
       NonFiniteLossError: at the first batch whose loss is NaN/Inf (no later callback runs, so
         the checkpoints on disk are the last good ones).
     """
-    items = np.asarray(train_seqs.items)
-    if items.size and items.max() >= vocab_size:
-        raise ValueError(
-            f"train_seqs hold item index {int(items.max())} but vocab_size={vocab_size}: pass "
-            "ItemVocabulary.size."
-        )
-    counts = np.bincount(items.astype(np.int64), minlength=vocab_size).astype(np.float64)
+    counts = train_seqs.item_counts(vocab_size)
     strategy = strategy or make_strategy(config.strategy)
     check_global_batch(config.batch_size, strategy)
     steps = sequence_batches_per_epoch(
-        train_seqs, config.max_len, config.batch_size, config.length_buckets
+        train_seqs, config.encoder.max_len, config.batch_size, config.length_buckets
     )
     model = build_next_item_model(config, vocab_size, counts, strategy, steps_per_epoch=steps)
     dataset = full_batches(
         sequence_dataset(
             train_seqs,
-            config.max_len,
+            config.encoder.max_len,
             config.batch_size,
             seed=config.seed,
             length_buckets=config.length_buckets,
@@ -419,7 +428,7 @@ def train_next_item_model(
         NonFiniteLossGuard(checkpoint_dir),
         RankingCallback(
             valid,
-            config.max_len,
+            config.encoder.max_len,
             ks=(config.metric_k,),
             exclude_history=config.exclude_history,
             batch_size=config.eval_batch_size,
