@@ -370,14 +370,9 @@ def test_additive_slate_model() -> None:
 
 def test_snips_and_dr_match_the_true_value_on_a_simulator_log() -> None:
     """A small interest-evolution simulator; truth = rollouts of the target policy."""
-    from tfrec.environments import (
-        CatalogConfig,
-        InterestEvolutionConfig,
-        InterestEvolutionEnv,
-        PopularitySoftmaxPolicy,
-        generate_logged_data,
-    )
+    from tfrec.environments import CatalogConfig, InterestEvolutionConfig, InterestEvolutionEnv
     from tfrec.evaluation.rollouts import evaluate_policy
+    from tfrec.policies import PopularitySoftmaxPolicy, generate_logged_data
 
     config = InterestEvolutionConfig(catalog=CatalogConfig(num_items=100), slate_size=3)
     env = InterestEvolutionEnv(config, batch_size=128, seed=0)

@@ -10,6 +10,7 @@ from tfrec.evaluation.compare import (
 )
 from tfrec.evaluation.estimate import (
     Estimate,
+    EstimatorOptions,
     effective_sample_size,
     importance_weight_statistics,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "LinearCascadeModel",
     "logged_slates",
     "Estimate",
+    "EstimatorOptions",
     "EASE",
     "ItemCooccurrence",
     "MostPopular",

@@ -22,7 +22,7 @@ import dataclasses
 import math
 from collections.abc import Callable
 from statistics import NormalDist
-from typing import Literal, Protocol
+from typing import Literal
 
 import numpy as np
 
@@ -30,7 +30,7 @@ __all__ = [
     "CIMethod",
     "Estimate",
     "EstimatorCore",
-    "IntervalOptions",
+    "EstimatorOptions",
     "effective_sample_size",
     "importance_weight_statistics",
     "interval_estimate",
@@ -43,20 +43,46 @@ EstimatorCore = Callable[[np.ndarray], tuple[float, np.ndarray]]
 """Maps unit indices ``[n]`` to ``(value, influence terms [n])``."""
 
 
-class IntervalOptions(Protocol):
-    """The interval settings an options object carries (``OffPolicyOptions``, ``SlateOptions``)."""
+@dataclasses.dataclass(frozen=True)
+class EstimatorOptions:
+    """What every off-policy estimator's options hold: weight cap, discount and the interval.
 
-    @property
-    def confidence(self) -> float: ...
+    The base of :class:`tfrec.evaluation.off_policy.OffPolicyOptions` and
+    :class:`tfrec.evaluation.slate.SlateOptions`.
 
-    @property
-    def ci_method(self) -> CIMethod: ...
+    Attributes:
+      cap: clip every weight at ``cap`` (None: no clipping).
+      discount: per-step discount of a trajectory's (session's) return, in ``[0, 1]``.
+      confidence: confidence level of the interval, in ``(0, 1)``.
+      ci_method: ``"normal"`` (CLT over the units) or ``"bootstrap"`` (percentile).
+      num_bootstrap: bootstrap resamples (>= 2).
+      seed: seed of the bootstrap resampling.
 
-    @property
-    def num_bootstrap(self) -> int: ...
+    Raises:
+      ValueError: on a value outside its range (the message names the attribute).
+    """
 
-    @property
-    def seed(self) -> int: ...
+    cap: float | None = None
+    discount: float = 1.0
+    confidence: float = 0.95
+    ci_method: CIMethod = "normal"
+    num_bootstrap: int = 1000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        name = type(self).__name__
+        if self.cap is not None and not self.cap > 0:
+            raise ValueError(f"{name}.cap must be > 0 or None, got {self.cap}.")
+        if not 0.0 <= self.discount <= 1.0:
+            raise ValueError(f"{name}.discount must be in [0, 1], got {self.discount}.")
+        if not 0.0 < self.confidence < 1.0:
+            raise ValueError(f"{name}.confidence must be in (0, 1), got {self.confidence}.")
+        if self.ci_method not in CI_METHODS:
+            raise ValueError(
+                f"{name}.ci_method must be one of {CI_METHODS}, got {self.ci_method!r}."
+            )
+        if self.num_bootstrap < 2:
+            raise ValueError(f"{name}.num_bootstrap must be >= 2, got {self.num_bootstrap}.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,7 +177,7 @@ def interval_estimate(
     num_units: int,
     name: str,
     ess: float,
-    options: IntervalOptions,
+    options: EstimatorOptions,
 ) -> Estimate:
     """The :class:`Estimate` of an estimator core, with the interval ``options`` ask for.
 
@@ -160,18 +186,13 @@ def interval_estimate(
       num_units: ``n``, the number of independent units.
       name: the estimator's name (the method is ``f"{name}/{ci_method}"``).
       ess: the effective sample size to report.
-      options: ``confidence``, ``ci_method``, ``num_bootstrap`` and ``seed`` (the bootstrap's).
+      options: the interval settings (``confidence``, ``ci_method``, ``num_bootstrap``, ``seed``).
 
     Returns:
       The :class:`Estimate`.
 
-    Raises:
-      ValueError: on a confidence outside ``(0, 1)``, an unknown ``ci_method`` or fewer than 2
-        bootstrap resamples.
     """
     confidence, ci_method = options.confidence, options.ci_method
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}.")
     n = num_units
     value, influence = core(np.arange(n))
     z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
@@ -179,15 +200,13 @@ def interval_estimate(
         stderr = float(np.std(influence, ddof=1) / math.sqrt(n)) if n > 1 else math.inf
         lower, upper = value - z * stderr, value + z * stderr
     elif ci_method == "bootstrap":
-        if options.num_bootstrap < 2:
-            raise ValueError(f"num_bootstrap must be >= 2, got {options.num_bootstrap}.")
         rng = np.random.default_rng(options.seed)
         boot = np.array([core(rng.integers(0, n, size=n))[0] for _ in range(options.num_bootstrap)])
         stderr = float(np.std(boot, ddof=1))
         alpha = 1.0 - confidence
         lower, upper = (float(q) for q in np.quantile(boot, [alpha / 2.0, 1.0 - alpha / 2.0]))
     else:
-        raise ValueError(f"ci_method must be 'normal' or 'bootstrap', got {ci_method!r}.")
+        raise ValueError(f"ci_method must be one of {CI_METHODS}, got {ci_method!r}.")
     return Estimate(
         value=float(value),
         stderr=stderr,

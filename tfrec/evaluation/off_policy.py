@@ -46,10 +46,9 @@ from typing import Literal
 import numpy as np
 
 from tfrec.evaluation.estimate import (
-    CI_METHODS,
-    CIMethod,
     Estimate,
     EstimatorCore,
+    EstimatorOptions,
     effective_sample_size,
     interval_estimate,
 )
@@ -71,52 +70,28 @@ DEFAULT_CAP = math.exp(3.0)
 
 
 @dataclasses.dataclass(frozen=True)
-class OffPolicyOptions:
+class OffPolicyOptions(EstimatorOptions):
     """Options shared by :func:`ips`, :func:`capped_ips`, :func:`snips` and :func:`doubly_robust`.
 
     Attributes:
-      cap: clip every weight at ``cap`` (None: no clipping; :func:`capped_ips` then uses
-        :data:`DEFAULT_CAP`).
-      discount: per-step discount of the per-trajectory return (ignored per-step).
+      cap, discount, confidence, ci_method, num_bootstrap, seed: see
+        :class:`~tfrec.evaluation.estimate.EstimatorOptions` (with ``cap`` None,
+        :func:`capped_ips` uses :data:`DEFAULT_CAP`; ``discount`` is ignored per-step).
       ratio_mode: ``"per_decision"`` (cumulative products, unbiased) or ``"one_step"`` (only the
         current step's ratio, Chen et al. 2019's approximation, biased).
-      confidence: confidence level of the interval.
-      ci_method: ``"normal"`` or ``"bootstrap"`` (see the module docstring).
-      num_bootstrap: resamples for the bootstrap.
-      seed: seed of the bootstrap resampling.
 
     Raises:
       ValueError: on a value outside its range (the message names the attribute).
     """
 
-    cap: float | None = None
-    discount: float = 1.0
     ratio_mode: RatioMode = "per_decision"
-    confidence: float = 0.95
-    ci_method: CIMethod = "normal"
-    num_bootstrap: int = 1000
-    seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.cap is not None and not self.cap > 0:
-            raise ValueError(f"OffPolicyOptions.cap must be > 0 (or None), got {self.cap}.")
-        if not 0.0 <= self.discount <= 1.0:
-            raise ValueError(f"OffPolicyOptions.discount must be in [0, 1], got {self.discount}.")
+        super().__post_init__()
         if self.ratio_mode not in RATIO_MODES:
             raise ValueError(
-                f"OffPolicyOptions.ratio_mode must be one of {RATIO_MODES}, got {self.ratio_mode!r}."
-            )
-        if not 0.0 < self.confidence < 1.0:
-            raise ValueError(
-                f"OffPolicyOptions.confidence must be in (0, 1), got {self.confidence}."
-            )
-        if self.ci_method not in CI_METHODS:
-            raise ValueError(
-                f"OffPolicyOptions.ci_method must be one of {CI_METHODS}, got {self.ci_method!r}."
-            )
-        if self.num_bootstrap < 2:
-            raise ValueError(
-                f"OffPolicyOptions.num_bootstrap must be >= 2, got {self.num_bootstrap}."
+                f"OffPolicyOptions.ratio_mode must be one of {RATIO_MODES}, "
+                f"got {self.ratio_mode!r}."
             )
 
 

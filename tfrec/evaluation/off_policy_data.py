@@ -101,12 +101,12 @@ class OffPolicyData:
           ValueError: on mismatched shapes, non-finite rewards or behaviour log-probabilities,
             or positive log-probabilities.
         """
-        r = _as_float_array("rewards", rewards)
-        lp = _as_float_array("target_log_probs", target_log_probs)
-        lb = _as_float_array("behavior_log_probs", behavior_log_probs)
-        m = cls._mask(mask, r.shape)
-        cls._check_shapes(r=r, target=lp, behavior=lb)
-        _check_finite("rewards", r, m)
+        r, lp, lb, m = cls._arrays(
+            rewards,
+            mask,
+            ("target_log_probs", target_log_probs),
+            ("behavior_log_probs", behavior_log_probs),
+        )
         _check_finite("behavior_log_probs (log propensities)", lb, m)
         if np.isnan(lp[m]).any():
             raise ValueError("target_log_probs contains NaN; every logged action needs a value.")
@@ -143,12 +143,9 @@ class OffPolicyData:
           ValueError: on mismatched shapes, probabilities outside their range, or a zero or
             negative propensity (which makes importance weighting impossible).
         """
-        r = _as_float_array("rewards", rewards)
-        p = _as_float_array("target_probs", target_probs)
-        b = _as_float_array("behavior_probs", behavior_probs)
-        m = cls._mask(mask, r.shape)
-        cls._check_shapes(r=r, target=p, behavior=b)
-        _check_finite("rewards", r, m)
+        r, p, b, m = cls._arrays(
+            rewards, mask, ("target_probs", target_probs), ("behavior_probs", behavior_probs)
+        )
         _check_finite("target_probs", p, m)
         _check_finite("behavior_probs (propensities)", b, m)
         bad = m & (b <= 0.0)
@@ -167,6 +164,24 @@ class OffPolicyData:
                 )
         ratios = np.where(m, p / np.where(m, b, 1.0), 1.0)
         return cls(rewards=np.where(m, r, 0.0), ratios=ratios, mask=m)
+
+    @classmethod
+    def _arrays(
+        cls,
+        rewards: object,
+        mask: np.ndarray | None,
+        target: tuple[str, object],
+        behavior: tuple[str, object],
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """float64 rewards, target and behaviour arrays and the bool mask: one shape, finite
+        rewards (``target`` / ``behavior``: ``(argument name, values)``)."""
+        r = _as_float_array("rewards", rewards)
+        t = _as_float_array(*target)
+        b = _as_float_array(*behavior)
+        m = cls._mask(mask, r.shape)
+        cls._check_shapes(r=r, target=t, behavior=b)
+        _check_finite("rewards", r, m)
+        return r, t, b, m
 
     @staticmethod
     def _mask(mask: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:

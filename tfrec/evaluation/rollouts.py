@@ -115,6 +115,36 @@ class RolloutResult:
     diversity: float
     returns: np.ndarray = dataclasses.field(repr=False, compare=False)
 
+    @classmethod
+    def from_returns(
+        cls,
+        policy: str,
+        returns: np.ndarray,
+        confidence: float,
+        *,
+        ctr: float,
+        mean_length: float,
+        coverage: float,
+        diversity: float,
+    ) -> RolloutResult:
+        """The result of episode ``returns``: their mean with a Student-t CI, and slate metrics.
+
+        Args:
+          policy: name of the evaluated policy.
+          returns: float ``[num_episodes]`` episode returns (``num_episodes >= 2``).
+          confidence: coverage of the return's interval.
+          ctr: clicks per slate shown.
+          mean_length: mean episode length in steps.
+          coverage: distinct items recommended / catalog size.
+          diversity: mean intra-list diversity (NaN without item features).
+
+        Returns:
+          The :class:`RolloutResult`.
+        """
+        mean, lower, upper = mean_confidence_interval(returns, confidence)
+        metrics = (ctr, mean_length, coverage, diversity)
+        return cls(policy, len(returns), mean, lower, upper, confidence, *metrics, returns)
+
     @property
     def return_half_width(self) -> float:
         """Half width of the return's confidence interval."""
@@ -182,19 +212,14 @@ def evaluate_policy(
         clicks += int((batch.click_position >= 0).sum())
         np.add.at(returns, batch.episode, batch.reward)
         np.add.at(lengths, batch.episode, 1)
-    mean, lower, upper = mean_confidence_interval(returns, confidence)
-    return RolloutResult(
-        policy=name,
-        num_episodes=num_episodes,
-        mean_return=mean,
-        return_lower=lower,
-        return_upper=upper,
-        confidence=confidence,
+    return RolloutResult.from_returns(
+        name,
+        returns,
+        confidence,
         ctr=clicks / max(slates_shown, 1),
         mean_length=float(lengths.mean()),
         coverage=float(recommended.mean()),
         diversity=diversity_sum / slates_shown if item_features is not None else float("nan"),
-        returns=returns,
     )
 
 

@@ -52,7 +52,12 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from tfrec.evaluation.estimate import CIMethod, Estimate, effective_sample_size, interval_estimate
+from tfrec.evaluation.estimate import (
+    Estimate,
+    EstimatorOptions,
+    effective_sample_size,
+    interval_estimate,
+)
 
 __all__ = [
     "SLATE_ESTIMATORS",
@@ -72,7 +77,7 @@ Kind = Literal["joint", "position", "cascade"]
 
 
 @dataclasses.dataclass(frozen=True)
-class SlateOptions:
+class SlateOptions(EstimatorOptions):
     """Options shared by every slate estimator.
 
     Attributes:
@@ -88,19 +93,10 @@ class SlateOptions:
     """
 
     self_normalize: bool = False
-    cap: float | None = None
-    discount: float = 1.0
     horizon: int | None = None
-    confidence: float = 0.95
-    ci_method: CIMethod = "normal"
-    num_bootstrap: int = 1000
-    seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.cap is not None and not self.cap > 0:
-            raise ValueError(f"SlateOptions.cap must be > 0 or None, got {self.cap}.")
-        if not 0.0 <= self.discount <= 1.0:
-            raise ValueError(f"SlateOptions.discount must be in [0, 1], got {self.discount}.")
+        super().__post_init__()
         if self.horizon is not None and self.horizon < 0:
             raise ValueError(f"SlateOptions.horizon must be >= 0 or None, got {self.horizon}.")
 
