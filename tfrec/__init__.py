@@ -31,9 +31,18 @@ if "tensorflow" in sys.modules and os.environ.get("TF_USE_LEGACY_KERAS") != "1":
         "the environment (`export TF_USE_LEGACY_KERAS=1`)."
     )
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+from tfrec import _quiet  # noqa: E402  (imports no TensorFlow)
+
+# The ``tfrec`` command hides TensorFlow's C++ start-up lines and gym's notice unless --verbose
+# (tfrec/_quiet.py); ``tfrec --verbose`` shows TensorFlow's C++ log lines too.
+_QUIET_START = _quiet.cli_process() and not _quiet.verbose_requested()
+if _quiet.cli_process() and not _QUIET_START:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import tensorflow as tf  # noqa: E402
+with _quiet.hidden_stderr(_QUIET_START):
+    import tensorflow as tf  # noqa: E402
 
 from tfrec._version import __version__  # noqa: E402
 
@@ -124,6 +133,10 @@ if _tf_agents_missing():
     )
 if not any(type(f).__name__ == _InstallHintFinder.__name__ for f in sys.meta_path):
     sys.meta_path.append(_InstallHintFinder())
+
+if _QUIET_START and not _tf_agents_missing():
+    with _quiet.hidden_stderr():  # TF-Agents imports gym, which prints a deprecation notice
+        import tf_agents  # noqa: F401
 
 _SUBPACKAGES = (
     "agents",

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
-import io
 import json
 import os
 from collections.abc import Sequence
@@ -50,15 +48,6 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def quiet_imports() -> None:
-    """Imports TF-Agents with its ``gym`` dependency's unrelated upgrade notice silenced, so that
-    stderr holds only tfrec's own messages (tfrec does not use gym)."""
-    with contextlib.redirect_stderr(io.StringIO()):
-        with contextlib.suppress(ImportError):
-            import gym  # noqa: F401
-        import tf_agents  # noqa: F401
 
 
 def say(args: argparse.Namespace, *lines: str) -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from tfrec._version import __version__
 from tfrec.cli import data, demo, evaluate, serve, train
-from tfrec.cli.common import EXIT_USER_ERROR, USER_ERRORS, HelpFormatter, Parser, quiet_imports
+from tfrec.cli.common import EXIT_USER_ERROR, USER_ERRORS, HelpFormatter, Parser
+from tfrec.cli.quiet import library_messages
 
 COMMAND_MODULES = (demo, data, train, evaluate, serve)
 """Modules whose ``register(commands)`` add the subcommands, in help order."""
@@ -25,6 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tfrec {__version__}")
     parser.add_argument(
         "--traceback", action="store_true", help="show the full traceback of an error"
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show the log lines and warnings of TensorFlow, absl, TF-Agents and gym (hidden by "
+        "default)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMAND_MODULES:
@@ -48,6 +55,10 @@ def cli_reference() -> str:
         "on stderr and exit with status 2; add `--traceback` before the command to see the "
         "full traceback. Settings files (`--config run.yaml`) are described in "
         "`tfrec/settings.py`.",
+        "",
+        "The commands print only their own output: TensorFlow's C++ start-up lines, absl and "
+        "TensorFlow log records below ERROR, other libraries' warnings and gym's deprecation "
+        "notice are hidden; add `--verbose` before the command to see them.",
         "",
         "## tfrec",
         "",
@@ -76,7 +87,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USER_ERROR
         Path(argv[1]).write_text(cli_reference(), encoding="utf-8")
         return 0
-    quiet_imports()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -87,7 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USER_ERROR
     try:
-        return func(args)
+        with library_messages(args.verbose):
+            return func(args)
     except USER_ERRORS as err:
         if args.traceback:
             raise
