@@ -36,9 +36,17 @@ import tensorflow as tf
 from tf_agents.trajectories import time_step as ts
 from tf_agents.trajectories import trajectory
 
-from tfrec.data.log import PROPENSITY, REWARD, TIMESTAMP, USER, InteractionLog, _rows, _values
+from tfrec.data.log import InteractionLog
 from tfrec.data.pipeline import _example_stream, _finish, _tf_windows, session_chunks
 from tfrec.data.sequences import Sequences, gather_windows
+from tfrec.data.validation import (
+    PROPENSITY,
+    REWARD,
+    TIMESTAMP,
+    USER,
+    format_rows,
+    format_values,
+)
 from tfrec.data.vocab import ItemVocabulary
 from tfrec.specs import (
     CLICK_POSITION,
@@ -137,8 +145,8 @@ def _integers(series: pd.Series, column: str, source: str, rows: np.ndarray) -> 
     bad = np.flatnonzero(~np.isfinite(numeric) | (numeric != np.round(numeric)))
     if len(bad):
         raise ValueError(
-            f"{source}: column {column!r} must hold integers; {_rows(rows[bad])} have "
-            f"{_values(series.iloc[bad])}."
+            f"{source}: column {column!r} must hold integers; {format_rows(rows[bad])} have "
+            f"{format_values(series.iloc[bad])}."
         )
     return numeric.astype(np.int64)
 
@@ -154,7 +162,9 @@ def _canonicalize_slates(df: pd.DataFrame, source: str) -> pd.DataFrame:
         )
     null = np.flatnonzero(df[SLATE].isna().to_numpy())
     if len(null):
-        raise ValueError(f"{source}: column {SLATE!r} (slate id) is null at {_rows(rows[null])}.")
+        raise ValueError(
+            f"{source}: column {SLATE!r} (slate id) is null at {format_rows(rows[null])}."
+        )
     position = _integers(df[POSITION], POSITION, source, rows)
     clicked = df[CLICKED]
     if pd.api.types.is_bool_dtype(clicked):
@@ -164,8 +174,8 @@ def _canonicalize_slates(df: pd.DataFrame, source: str) -> pd.DataFrame:
         bad = np.flatnonzero(~np.isin(clicked, (0.0, 1.0)))
         if len(bad):
             raise ValueError(
-                f"{source}: column {CLICKED!r} must be 0 or 1; {_rows(rows[bad])} have "
-                f"{_values(df[CLICKED].iloc[bad])}."
+                f"{source}: column {CLICKED!r} must be 0 or 1; {format_rows(rows[bad])} have "
+                f"{format_values(df[CLICKED].iloc[bad])}."
             )
     if SLATE_LOG_PROPENSITY in df.columns:
         log_prop = pd.to_numeric(df[SLATE_LOG_PROPENSITY], errors="coerce")
@@ -175,8 +185,8 @@ def _canonicalize_slates(df: pd.DataFrame, source: str) -> pd.DataFrame:
         if len(bad):
             raise ValueError(
                 f"{source}: column {SLATE_LOG_PROPENSITY!r} must be a finite log-probability <= 0 "
-                f"(or NaN when unknown); {_rows(rows[bad])} have "
-                f"{_values(df[SLATE_LOG_PROPENSITY].iloc[bad])}."
+                f"(or NaN when unknown); {format_rows(rows[bad])} have "
+                f"{format_values(df[SLATE_LOG_PROPENSITY].iloc[bad])}."
             )
     else:
         log_prop = np.full(len(df), np.nan)
@@ -195,7 +205,7 @@ def _canonicalize_slates(df: pd.DataFrame, source: str) -> pd.DataFrame:
         bad = np.flatnonzero(mask)
         if len(bad):
             code = codes[bad[0]]
-            where = _rows(np.sort(rows[codes == code]))
+            where = format_rows(np.sort(rows[codes == code]))
             raise ValueError(
                 f"{source}: slate {slate_ids[code]!r} ({where}), column {column!r}: {problem}."
             )
@@ -409,9 +419,10 @@ def impression_dataset(
     max_len: int,
     max_steps: int,
     batch_size: int,
+    *,
+    session_gap: float | None = None,
     shuffle: bool = True,
     seed: int = 0,
-    session_gap: float | None = None,
 ) -> tf.data.Dataset:
     """Impression-level trajectories for the REINFORCE agent (``experience="impressions"``).
 
@@ -434,9 +445,9 @@ def impression_dataset(
       max_len: observation window length.
       max_steps: maximum real steps per row.
       batch_size: rows per batch (the last batch may be smaller).
+      session_gap: inactivity that ends a session (None: one session per user).
       shuffle: shuffle the rows (seeded) each epoch.
       seed: shuffle seed; the same seed gives the same batches.
-      session_gap: inactivity that ends a session (None: one session per user).
 
     Returns:
       Dataset of `Trajectory`: ``observation`` int32 ``[B, T, max_len]``, ``action`` int32

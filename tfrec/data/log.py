@@ -16,12 +16,12 @@ plus any extra column of the input (e.g. `rating`, `event`, `title`). Rows are s
 Real logs mix feedback signals, so the reward comes from exactly one of: a reward column, an event
 column plus a mapping (``{"click": 0.2, "purchase": 1.0}``) or a function of a rating column.
 Nothing is silently dropped: invalid rows raise an error that names the column and the first
-offending rows, and `InteractionLog.filter` returns a `FilterReport` of what it removed.
+offending rows (the checks live in `tfrec.data.validation`), and `InteractionLog.filter` returns a
+`FilterReport` of what it removed.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,132 +30,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-USER = "user"
-ITEM = "item"
-TIMESTAMP = "timestamp"
-REWARD = "reward"
-PROPENSITY = "propensity"
-CANONICAL_COLUMNS = (USER, ITEM, TIMESTAMP, REWARD, PROPENSITY)
-
-_MAX_SHOWN = 5
-
-
-def _rows(positions: np.ndarray) -> str:
-    """Formats the first offending row positions (0-based data rows of the input)."""
-    positions = np.asarray(positions)
-    shown = ", ".join(str(int(p)) for p in positions[:_MAX_SHOWN])
-    more = f" and {len(positions) - _MAX_SHOWN} more" if len(positions) > _MAX_SHOWN else ""
-    return f"rows [{shown}]{more}"
-
-
-def _values(values: Any) -> str:
-    return ", ".join(repr(v) for v in list(values)[:_MAX_SHOWN])
-
-
-def _require_column(df: pd.DataFrame, column: str, role: str, source: str) -> pd.Series:
-    if column not in df.columns:
-        raise ValueError(
-            f"{source}: the {role} column {column!r} is missing; available columns: "
-            f"{list(map(str, df.columns))}. Pass {role}_col=<name> to use another column."
-        )
-    return df[column]
-
-
-def _ids(series: pd.Series, column: str, role: str, source: str) -> pd.Series:
-    """Validates an id column and returns it as strings."""
-    null = np.flatnonzero(series.isna().to_numpy())
-    if len(null):
-        raise ValueError(
-            f"{source}: column {column!r} ({role} id) has {len(null)} null value(s) at "
-            f"{_rows(null)}; every interaction needs a {role} id. Drop or fill those rows first."
-        )
-    ids = series.astype(str)
-    bad = np.flatnonzero(
-        (
-            ids.str.contains("\n", regex=False) | ids.str.contains("\r", regex=False) | (ids == "")
-        ).to_numpy()
-    )
-    if len(bad):
-        raise ValueError(
-            f"{source}: column {column!r} ({role} id) has empty ids or ids containing a line "
-            f"break at {_rows(bad)} (values {_values(ids.iloc[bad])}); the vocabulary file "
-            "stores one id per line, so ids must be non-empty and single-line."
-        )
-    return ids.reset_index(drop=True)
-
-
-def _timestamps(series: pd.Series, column: str, source: str) -> np.ndarray:
-    """Validates a timestamp column: numeric (or datetime, converted to unix seconds), finite."""
-    if pd.api.types.is_datetime64_any_dtype(series):
-        if series.isna().any():
-            bad = np.flatnonzero(series.isna().to_numpy())
-            raise ValueError(
-                f"{source}: column {column!r} (timestamp) has missing datetimes at {_rows(bad)}."
-            )
-        values = series.dt.tz_localize(None) if series.dt.tz is not None else series
-        return (values.astype("datetime64[ns]").astype("int64") // 10**9).to_numpy(np.int64)
-    if pd.api.types.is_bool_dtype(series):
-        raise ValueError(f"{source}: column {column!r} (timestamp) is boolean, not numeric.")
-    if pd.api.types.is_numeric_dtype(series):
-        numeric = series
-    else:
-        numeric = pd.to_numeric(series, errors="coerce")
-        not_numeric = np.flatnonzero((numeric.isna() & series.notna()).to_numpy())
-        if len(not_numeric):
-            raise ValueError(
-                f"{source}: column {column!r} (timestamp) is not numeric at "
-                f"{_rows(not_numeric)} (values {_values(series.iloc[not_numeric])}); "
-                "timestamps must be numbers (e.g. unix seconds) or datetimes."
-            )
-    array = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = np.flatnonzero(~np.isfinite(array))
-    if len(bad):
-        raise ValueError(
-            f"{source}: column {column!r} (timestamp) has NaN/missing or infinite values at "
-            f"{_rows(bad)}; every interaction needs a time."
-        )
-    if pd.api.types.is_integer_dtype(numeric) or np.all(array == np.floor(array)):
-        if np.all(np.abs(array) < 2**53):
-            return array.astype(np.int64)
-    return array
-
-
-def _finite_float(series: pd.Series, column: str, role: str, source: str) -> np.ndarray:
-    numeric = pd.to_numeric(series, errors="coerce")
-    array = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = np.flatnonzero(~np.isfinite(array))
-    if len(bad):
-        raise ValueError(
-            f"{source}: column {column!r} ({role}) has NaN, missing, non-numeric or infinite "
-            f"values at {_rows(bad)} (values {_values(series.iloc[bad])})."
-        )
-    return array
-
-
-def _event_rewards(
-    series: pd.Series, column: str, mapping: Mapping[str, float], source: str
-) -> np.ndarray:
-    if not mapping:
-        raise ValueError("event_rewards must map at least one event type to a reward.")
-    bad_values = [k for k, v in mapping.items() if not math.isfinite(float(v))]
-    if bad_values:
-        raise ValueError(f"event_rewards has non-finite rewards for events {bad_values}.")
-    codes, uniques = pd.factorize(series)  # null -> code -1
-    uniques = [str(u) for u in uniques]
-    rewards = {str(k): float(v) for k, v in mapping.items()}
-    unknown_names = sorted(u for u in uniques if u not in rewards)
-    unknown = np.flatnonzero(
-        (codes < 0) | np.isin(codes, [uniques.index(u) for u in unknown_names])
-    )
-    if len(unknown):
-        names = unknown_names + (["<null>"] if (codes < 0).any() else [])
-        raise ValueError(
-            f"{source}: column {column!r} (event type) has event(s) {names[:_MAX_SHOWN]} at "
-            f"{_rows(unknown)} that event_rewards does not map (it maps {list(rewards)}). "
-            "Add them to the mapping or filter those rows first."
-        )
-    table = np.array([rewards[u] for u in uniques], dtype=np.float64)
-    return table[codes]
+from tfrec.data.validation import (
+    CANONICAL_COLUMNS,
+    ITEM,
+    PROPENSITY,
+    REWARD,
+    TIMESTAMP,
+    USER,
+    canonicalize,
+    existing_file,
+    finite_floats,
+    mapped_event_rewards,
+    require_column,
+)
 
 
 @dataclass(frozen=True)
@@ -199,7 +86,7 @@ class InteractionLog:
     def __init__(self, df: pd.DataFrame, *, source: str = "DataFrame") -> None:
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"InteractionLog needs a pandas DataFrame, got {type(df).__name__}.")
-        self._df = _canonicalize(df, source=source)
+        self._df = canonicalize(df, source=source)
         self.source = source
 
     # ----------------------------------------------------------------------------- constructors
@@ -266,17 +153,17 @@ class InteractionLog:
         df = df.reset_index(drop=True)
         names = {USER: user_col, ITEM: item_col, TIMESTAMP: timestamp_col}
         out = {
-            USER: _require_column(df, user_col, "user", source),
-            ITEM: _require_column(df, item_col, "item", source),
-            TIMESTAMP: _require_column(df, timestamp_col, "timestamp", source),
+            USER: require_column(df, user_col, "user", source),
+            ITEM: require_column(df, item_col, "item", source),
+            TIMESTAMP: require_column(df, timestamp_col, "timestamp", source),
         }
         if event_col is not None:
-            events = _require_column(df, event_col, "event", source)
-            out[REWARD] = _event_rewards(events, event_col, event_rewards, source)
+            events = require_column(df, event_col, "event", source)
+            out[REWARD] = mapped_event_rewards(events, event_col, event_rewards, source)
             names[REWARD] = f"event_rewards[{event_col}]"
         elif rating_col is not None:
-            ratings = _require_column(df, rating_col, "rating", source)
-            ratings = _finite_float(ratings, rating_col, "rating", source)
+            ratings = require_column(df, rating_col, "rating", source)
+            ratings = finite_floats(ratings, rating_col, "rating", source)
             rewards = np.asarray(rating_to_reward(ratings), dtype=np.float64)
             if rewards.shape != ratings.shape:
                 raise ValueError(
@@ -286,12 +173,12 @@ class InteractionLog:
             out[REWARD] = rewards
             names[REWARD] = f"rating_to_reward({rating_col})"
         elif reward_col is not None:
-            out[REWARD] = _require_column(df, reward_col, "reward", source)
+            out[REWARD] = require_column(df, reward_col, "reward", source)
             names[REWARD] = reward_col
         elif REWARD in df.columns:
             out[REWARD] = df[REWARD]
         if propensity_col is not None:
-            out[PROPENSITY] = _require_column(df, propensity_col, "propensity", source)
+            out[PROPENSITY] = require_column(df, propensity_col, "propensity", source)
             names[PROPENSITY] = propensity_col
         elif PROPENSITY in df.columns:
             out[PROPENSITY] = df[PROPENSITY]
@@ -306,7 +193,7 @@ class InteractionLog:
                 )
             out[column] = df[column]
         log = cls.__new__(cls)
-        log._df = _canonicalize(pd.DataFrame(out), source=source, names=names)
+        log._df = canonicalize(pd.DataFrame(out), source=source, names=names)
         log.source = source
         return log
 
@@ -338,7 +225,7 @@ class InteractionLog:
           FileNotFoundError: the file does not exist.
           ValueError: the file is unreadable, malformed, empty or has invalid rows.
         """
-        path = _existing_file(path)
+        path = existing_file(path)
         id_cols = [columns.get("user_col", USER), columns.get("item_col", ITEM)]
         try:
             df = pd.read_csv(
@@ -378,7 +265,7 @@ class InteractionLog:
           FileNotFoundError: the file does not exist.
           ValueError: the file is not readable Parquet or has invalid rows.
         """
-        path = _existing_file(path)
+        path = existing_file(path)
         try:
             df = pd.read_parquet(path)
         except (OSError, ValueError) as err:  # pyarrow's ArrowInvalid is a ValueError
@@ -509,85 +396,15 @@ class InteractionLog:
 
     # ---------------------------------------------------------------------------------- output
     def to_csv(self, path: str | Path) -> Path:
-        """Writes the canonical frame as CSV (readable back with `from_csv`).
-
-        Args:
-          path: destination file.
-
-        Returns:
-          The path written.
-        """
-        path = Path(path)
-        self._df.to_csv(path, index=False)
-        return path
+        """Writes the canonical frame as CSV (readable back with `from_csv`); returns ``path``."""
+        return self._write(path, "to_csv")
 
     def to_parquet(self, path: str | Path) -> Path:
-        """Writes the canonical frame as Parquet (readable back with `from_parquet`).
+        """Writes the canonical frame as Parquet (readable with `from_parquet`); returns ``path``."""
+        return self._write(path, "to_parquet")
 
-        Args:
-          path: destination file.
-
-        Returns:
-          The path written.
-        """
+    def _write(self, path: str | Path, writer: str) -> Path:
+        """``self.df.<writer>(path, index=False)`` (``writer``: a DataFrame ``to_*`` method)."""
         path = Path(path)
-        self._df.to_parquet(path, index=False)
+        getattr(self._df, writer)(path, index=False)
         return path
-
-
-def _existing_file(path: str | Path) -> Path:
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"interaction log file not found: {path}")
-    if not path.is_file():
-        raise ValueError(f"{path} is not a file (a directory?); pass the log file itself.")
-    return path
-
-
-def _canonicalize(
-    df: pd.DataFrame, *, source: str, names: Mapping[str, str] | None = None
-) -> pd.DataFrame:
-    """Validates canonical columns, fixes dtypes, sorts stably by (user, timestamp).
-
-    ``names`` maps canonical column names to the user's column names for error messages.
-    """
-    names = {c: c for c in CANONICAL_COLUMNS} | dict(names or {})
-    if len(df) == 0:
-        raise ValueError(f"{source}: the interaction log is empty (0 rows).")
-    df = df.reset_index(drop=True)
-    for column, role in ((USER, "user"), (ITEM, "item"), (TIMESTAMP, "timestamp")):
-        _require_column(df, column, role, source)
-    users = _ids(df[USER], names[USER], "user", source)
-    items = _ids(df[ITEM], names[ITEM], "item", source)
-    timestamps = _timestamps(df[TIMESTAMP], names[TIMESTAMP], source)
-    if REWARD in df.columns:
-        rewards = _finite_float(df[REWARD], names[REWARD], "reward", source).astype(np.float32)
-    else:
-        rewards = np.ones(len(df), dtype=np.float32)
-    if PROPENSITY in df.columns:
-        numeric = pd.to_numeric(df[PROPENSITY], errors="coerce")
-        propensities = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
-        not_numeric = np.flatnonzero((numeric.isna() & df[PROPENSITY].notna()).to_numpy())
-        bad = np.flatnonzero(~np.isnan(propensities) & ~((propensities > 0) & (propensities <= 1)))
-        bad = np.union1d(bad, not_numeric)
-        if len(bad):
-            raise ValueError(
-                f"{source}: column {names[PROPENSITY]!r} (propensity) must be a probability in (0, 1] (or NaN when "
-                f"unknown); {_rows(bad)} have {_values(df[PROPENSITY].iloc[bad])}."
-            )
-        propensities = propensities.astype(np.float32)
-    else:
-        propensities = np.full(len(df), np.nan, dtype=np.float32)
-    user_codes, _ = pd.factorize(users, sort=True)
-    order = np.lexsort((timestamps, user_codes))  # np.lexsort is stable: ties keep input order
-    extra = [c for c in df.columns if c not in CANONICAL_COLUMNS]
-    columns = {
-        USER: users.take(order).reset_index(drop=True),
-        ITEM: items.take(order).reset_index(drop=True),
-        TIMESTAMP: timestamps[order],
-        REWARD: rewards[order],
-        PROPENSITY: propensities[order],
-    }
-    for column in extra:
-        columns[column] = df[column].take(order).reset_index(drop=True)
-    return pd.DataFrame(columns)

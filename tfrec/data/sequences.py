@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tfrec.data.log import ITEM, PROPENSITY, REWARD, TIMESTAMP, USER, InteractionLog
+from tfrec.data.log import InteractionLog
+from tfrec.data.validation import ITEM, PROPENSITY, REWARD, TIMESTAMP, USER
 from tfrec.data.vocab import ItemVocabulary
 from tfrec.specs import PAD_INDEX
 
