@@ -72,9 +72,6 @@ from tfrec.environments import (  # noqa: E402
     CatalogConfig,
     InterestEvolutionConfig,
     InterestEvolutionEnv,
-    PersonalizedSoftmaxPolicy,
-    PopularitySoftmaxPolicy,
-    generate_logged_data,
     run_episodes,
 )
 from tfrec.evaluation.off_policy import (  # noqa: E402
@@ -97,6 +94,11 @@ from tfrec.evaluation.slate_episodes import (  # noqa: E402
     independent_slate_log_probs,
 )
 from tfrec.networks.actor import ActorNetwork  # noqa: E402
+from tfrec.policies import (  # noqa: E402
+    PersonalizedSoftmaxPolicy,
+    PopularitySoftmaxPolicy,
+    generate_logged_data,
+)
 from tfrec.policies.reference import (  # noqa: E402
     HistoryInferredOracle,
     MostPopularPolicy,

@@ -45,7 +45,6 @@ from tf_agents.trajectories import time_step as ts  # noqa: E402
 
 from tfrec.environments import InterestEvolutionConfig, InterestEvolutionEnv  # noqa: E402
 from tfrec.environments.episodes import run_episodes  # noqa: E402
-from tfrec.environments.logging_policy import PopularitySoftmaxPolicy  # noqa: E402
 from tfrec.evaluation.rollouts import evaluate_policy  # noqa: E402
 from tfrec.evaluation.slate import (  # noqa: E402
     SlateData,
@@ -56,6 +55,7 @@ from tfrec.evaluation.slate_propensities import (  # noqa: E402
     LinearCascadeModel,
     independent_propensities,
 )
+from tfrec.policies import PopularitySoftmaxPolicy  # noqa: E402
 from tfrec.policies.slate_sampling import SlateSamplingPolicy  # noqa: E402
 from tfrec.specs import FIRST_ITEM_INDEX  # noqa: E402
 from tfrec.training import (  # noqa: E402

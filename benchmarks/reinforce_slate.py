@@ -47,13 +47,18 @@ from tfrec.environments import (  # noqa: E402
     InterestEvolutionConfig,
     InterestEvolutionEnv,
     UserConfig,
-    generate_logged_data,
 )
-from tfrec.environments.logging_policy import EpsilonPopularityPolicy  # noqa: E402
+from tfrec.evaluation import reference_policies  # noqa: E402
 from tfrec.evaluation.rollouts import (  # noqa: E402
     clickbait_shares,
     evaluate_policy,
     mean_confidence_interval,
+)
+from tfrec.policies import (  # noqa: E402
+    EpsilonPopularityPolicy,
+    GreedyTopKPolicy,
+    PopularitySoftmaxPolicy,
+    generate_logged_data,
 )
 from tfrec.training import (  # noqa: E402
     AgentConfig,
@@ -68,7 +73,6 @@ from tfrec.training import (  # noqa: E402
 )
 from tfrec.training.supervised import SupervisedConfig  # noqa: E402
 from tfrec.training.supervised_log import train_supervised  # noqa: E402
-from tfrec.workflow import greedy_policy, reference_policies  # noqa: E402
 
 EVAL_SEED = 99
 ENV_BATCH = 64
@@ -179,7 +183,9 @@ def references(settings: Settings) -> dict[str, Any]:
         run, seconds = supervised_model(settings, seed)
         rows.append(
             {
-                **judge(settings, greedy_policy(run.encoder, eval_env.slate_size), "sup"),
+                **judge(
+                    settings, GreedyTopKPolicy.from_encoder(run.encoder, eval_env.slate_size), "sup"
+                ),
                 "seconds": seconds,
             }
         )
@@ -288,9 +294,9 @@ def offline(settings: Settings) -> dict[str, Any]:
     for seed in settings.seeds:
         log_env = env(settings, 2000 + seed)
         behaviour = EpsilonPopularityPolicy(
-            log_env.time_step_spec(),
-            log_env.action_spec(),
-            log_env.item_popularity(),
+            PopularitySoftmaxPolicy(
+                log_env.time_step_spec(), log_env.action_spec(), log_env.item_popularity()
+            ),
             epsilon=settings.log_epsilon,
             seed=seed,
         )
@@ -307,7 +313,9 @@ def offline(settings: Settings) -> dict[str, Any]:
         )
         rows["(a) supervised"].append(
             {
-                **judge(settings, greedy_policy(sup.encoder, log_env.slate_size), "a"),
+                **judge(
+                    settings, GreedyTopKPolicy.from_encoder(sup.encoder, log_env.slate_size), "a"
+                ),
                 "seconds": time.perf_counter() - start,
             }
         )

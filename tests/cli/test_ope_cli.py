@@ -11,14 +11,14 @@ import tensorflow as tf
 
 from tfrec import cli
 from tfrec.encoders import SequenceEncoder
-from tfrec.workflow import save_model_dir
+from tfrec.export import save_model_dir
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     from tfrec.environments import InterestEvolutionConfig, InterestEvolutionEnv
     from tfrec.environments.catalog import CatalogConfig
-    from tfrec.environments.logged_data import generate_logged_data
+    from tfrec.policies import generate_logged_data
 
     root = tmp_path_factory.mktemp("ope")
     config = InterestEvolutionConfig(

@@ -58,14 +58,18 @@ def test_bad_position_propensities_are_one_clear_error(values, message):
 def test_generated_impression_logs_record_the_position_marginal():
     from tfrec.environments import InterestEvolutionConfig, InterestEvolutionEnv
     from tfrec.environments.catalog import CatalogConfig
-    from tfrec.environments.logged_data import generate_logged_data
-    from tfrec.environments.logging_policy import EpsilonPopularityPolicy
+    from tfrec.policies import (
+        EpsilonPopularityPolicy,
+        PopularitySoftmaxPolicy,
+        generate_logged_data,
+    )
 
     config = InterestEvolutionConfig(catalog=CatalogConfig(num_items=30, num_topics=3), max_len=5)
     env = InterestEvolutionEnv(config, batch_size=4, seed=0)
-    policy = EpsilonPopularityPolicy(
-        env.time_step_spec(), env.action_spec(), env.item_popularity(), epsilon=0.2, seed=0
+    popularity = PopularitySoftmaxPolicy(
+        env.time_step_spec(), env.action_spec(), env.item_popularity()
     )
+    policy = EpsilonPopularityPolicy(popularity, epsilon=0.2, seed=0)
     logged = generate_logged_data(env, 4, impressions=True, policy=policy, seed=0)
     df = logged.log.df
     items = env.vocabulary.lookup(df["item"])

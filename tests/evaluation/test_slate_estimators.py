@@ -198,12 +198,15 @@ def test_epsilon_popularity_propensities_match_the_policy():
     from tf_agents.specs import array_spec
     from tf_agents.trajectories import time_step as ts
 
-    from tfrec.environments.logging_policy import EpsilonPopularityPolicy
+    from tfrec.policies import EpsilonPopularityPolicy, PopularitySoftmaxPolicy
 
     action_spec = array_spec.BoundedArraySpec((2,), np.int32, minimum=2, maximum=5)
     obs = array_spec.ArraySpec((3,), np.int32)
     policy = EpsilonPopularityPolicy(
-        ts.time_step_spec(obs), action_spec, np.array([4.0, 3.0, 2.0, 1.0]), epsilon=0.3
+        PopularitySoftmaxPolicy(
+            ts.time_step_spec(obs), action_spec, np.array([4.0, 3.0, 2.0, 1.0])
+        ),
+        epsilon=0.3,
     )
     slates = np.array([[2, 3], [4, 4], [5, 2]])
     props = epsilon_popularity_propensities(policy, slates)

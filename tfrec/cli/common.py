@@ -214,7 +214,7 @@ def model_folder(path: str | os.PathLike) -> Path:
     folder = Path(path)
     if not folder.exists():
         raise FileNotFoundError(f"model folder {folder} not found.")
-    from tfrec.workflow import ENCODER_FILE
+    from tfrec.export import ENCODER_FILE
 
     if (folder / ENCODER_FILE).is_file():
         return folder

@@ -59,7 +59,7 @@ def run_inspect(args: argparse.Namespace) -> int:
 
 def run_simulate(args: argparse.Namespace) -> int:
     """``tfrec simulate``: a behaviour policy's log on the simulator, with true propensities."""
-    from tfrec.environments import generate_logged_data
+    from tfrec.policies import generate_logged_data
     from tfrec.settings import load_settings
 
     output = Path(args.output)

@@ -26,22 +26,17 @@ def run_demo(args: argparse.Namespace) -> int:
     """``tfrec demo``: the whole job on the built-in simulator, no download."""
     import tensorflow as tf
 
-    from tfrec.environments import CatalogConfig, InterestEvolutionConfig, generate_logged_data
+    from tfrec.environments import CatalogConfig, InterestEvolutionConfig
+    from tfrec.evaluation import compare_policies, reference_policies
     from tfrec.explain import explain_history
-    from tfrec.export import export_for_serving
+    from tfrec.export import export_for_serving, save_model_dir
     from tfrec.plots import plot_learning_curve, plot_policy_returns
+    from tfrec.policies import GreedyTopKPolicy, generate_logged_data
     from tfrec.training.builders import build_agent, build_encoder, warm_start_encoder
-    from tfrec.training.config import AgentConfig, OnlineConfig
+    from tfrec.training.config import AgentConfig, EncoderConfig, OnlineConfig
     from tfrec.training.online import train_in_simulator
     from tfrec.training.supervised import SupervisedConfig, supervised_encoder
     from tfrec.training.supervised_log import train_supervised
-    from tfrec.workflow import (
-        compare_policies,
-        encoder_config,
-        greedy_policy,
-        reference_policies,
-        save_model_dir,
-    )
 
     start = time.perf_counter()
     out = Path(args.output_dir)
@@ -96,7 +91,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
     section(args, "3/6 REINFORCE on impressions (SlateQ critic), warm-started, online")
     tf.keras.utils.set_random_seed(args.seed)
-    encoder = build_encoder(encoder_config(supervised.encoder), env.vocab_size)
+    encoder_cfg = EncoderConfig.from_encoder(supervised.encoder, repeat_bias=False)
+    encoder = build_encoder(encoder_cfg, env.vocab_size)
     warm_start_encoder(encoder, supervised.encoder)
     agent = build_agent(
         AgentConfig(
@@ -142,7 +138,7 @@ def run_demo(args: argparse.Namespace) -> int:
     policies = {
         "random": references["random"],
         "most-popular": references["most-popular"],
-        "supervised": greedy_policy(supervised.encoder, k),
+        "supervised": GreedyTopKPolicy.from_encoder(supervised.encoder, k),
         "reinforce": agent.policy,
         "history-myopic": references["history-myopic"],
         "history-far-sighted": references["history-far-sighted"],

@@ -32,16 +32,16 @@ from tfrec.cli.ope import add_ope_flags
 def run_evaluate(args: argparse.Namespace) -> int:
     """``tfrec evaluate``: ranking metrics on a log and/or simulator returns, vs baselines."""
     from tfrec.data import build_sequences, leave_last_out
-    from tfrec.settings import load_settings
-    from tfrec.training.supervised import inference_scorer
-    from tfrec.workflow import (
+    from tfrec.evaluation import (
         compare_policies,
-        greedy_policy,
-        load_model_dir,
         ranking_baselines,
         ranking_table,
         reference_policies,
     )
+    from tfrec.export import load_model_dir
+    from tfrec.policies import GreedyTopKPolicy
+    from tfrec.settings import load_settings
+    from tfrec.training.supervised import inference_scorer
 
     if not (has_log_source(args) or args.simulator):
         raise ValueError(
@@ -92,7 +92,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
                 "--catalog-items N)."
             )
         policies = {
-            "model": greedy_policy(encoder, sim_cfg.slate_size, args.exclude_history),
+            "model": GreedyTopKPolicy.from_encoder(
+                encoder, sim_cfg.slate_size, args.exclude_history
+            ),
             **reference_policies(env, oracles=not args.no_oracles, seed=args.seed),
         }
         frame = compare_policies(env, policies, args.episodes, seed=args.seed, progress=True)

@@ -21,8 +21,7 @@ from tfrec.cli.common import (
 
 def run_export(args: argparse.Namespace) -> int:
     """``tfrec export``: a model folder -> ``<output>/<version>`` for TF Serving."""
-    from tfrec.export import export_for_serving, write_models_config
-    from tfrec.workflow import load_model_dir
+    from tfrec.export import export_for_serving, load_model_dir, write_models_config
 
     encoder, vocabulary, _ = load_model_dir(model_folder(args.model))
     base = Path(args.output or f"saved_models/{args.name}")
@@ -82,9 +81,9 @@ def run_recommend(args: argparse.Namespace) -> int:
 def run_explain(args: argparse.Namespace) -> int:
     """``tfrec explain``: recommended items and the attention weight of each history item."""
     from tfrec.explain import explain_history
+    from tfrec.export import load_model_dir
     from tfrec.plots import plot_attention
     from tfrec.specs import OOV_INDEX
-    from tfrec.workflow import load_model_dir
 
     encoder, vocabulary, _ = load_model_dir(model_folder(args.model))
     history, log = history_ids(args)

@@ -41,11 +41,11 @@ def _encoder_overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def _train_supervised(args: argparse.Namespace, settings: dict, output: Path) -> dict:
     """SASRec on ``--log``/``--movielens``; writes the model folder and the curve."""
+    from tfrec.export import save_model_dir
     from tfrec.plots import plot_learning_curve
     from tfrec.settings import make_config
     from tfrec.training.supervised import SupervisedConfig
     from tfrec.training.supervised_log import train_supervised
-    from tfrec.workflow import save_model_dir
 
     if not has_log_source(args):
         raise ValueError("--algo supervised trains on a log: give --log FILE or --movielens PATH.")
@@ -94,13 +94,13 @@ def _train_reinforce(args: argparse.Namespace, settings: dict, output: Path) -> 
     """Top-K REINFORCE offline on a log or ``--online``; writes the model folder."""
     import tensorflow as tf
 
+    from tfrec.export import load_model_dir, save_model_dir
     from tfrec.plots import plot_learning_curve
     from tfrec.settings import make_config
     from tfrec.training.builders import build_agent, build_encoder, warm_start_encoder
     from tfrec.training.config import AgentConfig, EncoderConfig, OfflineConfig, OnlineConfig
     from tfrec.training.offline import train_from_log
     from tfrec.training.online import train_in_simulator
-    from tfrec.workflow import encoder_config, load_model_dir, save_model_dir
 
     if args.online == has_log_source(args):
         raise ValueError(
@@ -110,7 +110,7 @@ def _train_reinforce(args: argparse.Namespace, settings: dict, output: Path) -> 
     warm, vocabulary = None, None
     if args.warm_start:
         warm, vocabulary, _ = load_model_dir(args.warm_start)
-        encoder_cfg = encoder_config(warm)
+        encoder_cfg = EncoderConfig.from_encoder(warm, repeat_bias=False)
     else:
         encoder_cfg = make_config(EncoderConfig, settings, "encoder", **_encoder_overrides(args))
     if encoder_cfg.repeat_bias:

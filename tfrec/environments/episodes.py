@@ -1,7 +1,7 @@
 """Running a fixed number of complete episodes of a policy on a batched slate environment.
 
 Shared by evaluation (:func:`tfrec.evaluation.rollouts.evaluate_policy`) and logged-data
-generation (:func:`tfrec.environments.generate_logged_data`). Episodes are selected without
+generation (:func:`tfrec.policies.generate_logged_data`). Episodes are selected without
 length bias: episode ``r`` of batch slot ``i`` has the global id ``r * B + i`` and is included
 iff that id is ``< num_episodes`` (slots are i.i.d., so this does not favour the short episodes
 that finish first, unlike "stop after the first ``n`` finished episodes").

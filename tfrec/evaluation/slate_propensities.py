@@ -13,7 +13,7 @@ and the logged slates ``a`` (``[num_slates, K]``, indices into ``q``), each func
   ``num_samples`` Gumbel-top-k draws beyond, whose standard error ``sqrt(p (1 - p) / M)``
   (``<= 0.5 / sqrt(M)``) is returned with it.
 * :func:`epsilon_popularity_propensities`: the exploratory logging policy
-  :class:`tfrec.environments.logging_policy.EpsilonPopularityPolicy` (uniform slates of distinct
+  :class:`tfrec.policies.behavior.EpsilonPopularityPolicy` (uniform slates of distinct
   items with probability ``epsilon``, else i.i.d. popularity draws): all exact.
 
 :class:`LinearCascadeModel` is the per-position reward model of the cascade doubly robust
@@ -143,7 +143,7 @@ def epsilon_popularity_propensities(policy: object, slates: np.ndarray) -> Slate
     beta_pop(a_j)``.
 
     Args:
-      policy: a :class:`tfrec.environments.logging_policy.EpsilonPopularityPolicy`.
+      policy: a :class:`tfrec.policies.behavior.EpsilonPopularityPolicy`.
       slates: int ``[num_slates, K]`` item indices (``>= 2``, as the simulator's actions).
 
     Returns:

@@ -10,14 +10,8 @@ import pytest
 from tf_agents.trajectories import time_step as ts
 
 from tfrec.data import ImpressionLog, impression_dataset
-from tfrec.environments import (
-    CatalogConfig,
-    InterestEvolutionConfig,
-    InterestEvolutionEnv,
-    PopularitySoftmaxPolicy,
-    generate_logged_data,
-)
-from tfrec.environments.logging_policy import EpsilonPopularityPolicy
+from tfrec.environments import CatalogConfig, InterestEvolutionConfig, InterestEvolutionEnv
+from tfrec.policies import EpsilonPopularityPolicy, PopularitySoftmaxPolicy, generate_logged_data
 from tfrec.specs import CLICK_POSITION, INCLUSION_PROPENSITY, SLATE_LOG_PROPENSITY
 
 
@@ -31,7 +25,9 @@ def mixture(epsilon: float = 0.3, temperature: float = 1.0, **kw) -> EpsilonPopu
     env = tiny_env(**kw)
     pop = np.arange(1.0, env.num_items + 1.0)  # 4 items: beta_pop = [.1, .2, .3, .4]
     spec = (env.time_step_spec(), env.action_spec())
-    return EpsilonPopularityPolicy(*spec, pop, temperature, epsilon, seed=0)
+    return EpsilonPopularityPolicy(
+        PopularitySoftmaxPolicy(*spec, pop, temperature), epsilon, seed=0
+    )
 
 
 ALL_SLATES = np.array(list(itertools.product(range(2, 6), repeat=2)))  # 16 ordered pairs

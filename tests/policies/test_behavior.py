@@ -5,16 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tfrec.environments import (
-    CatalogConfig,
-    InterestEvolutionConfig,
-    InterestEvolutionEnv,
+from tfrec.environments import CatalogConfig, InterestEvolutionConfig, InterestEvolutionEnv
+from tfrec.evaluation.rollouts import evaluate_policy
+from tfrec.policies import (
     PersonalizedSoftmaxPolicy,
     PopularitySoftmaxPolicy,
     generate_logged_data,
     personalized_probabilities,
 )
-from tfrec.evaluation.rollouts import evaluate_policy
 
 
 def make_env() -> InterestEvolutionEnv:

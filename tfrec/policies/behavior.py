@@ -19,9 +19,10 @@ The policies:
   click logit of item ``j`` for user ``u`` now (appeal + interest match - satiation): a perfectly
   calibrated click-through model, tilted toward the chart. It favours what gets clicked, i.e.
   high-appeal clickbait, not what is worth the user's time (quality).
-* :class:`EpsilonPopularityPolicy` — exploration for offline benchmarks: with probability
-  ``epsilon`` a uniformly random slate of ``k`` distinct items, else the popularity softmax slate.
-  Every item has inclusion probability ``>= epsilon * k / N > 0``.
+* :class:`EpsilonPopularityPolicy` — exploration for offline benchmarks: a
+  :class:`PopularitySoftmaxPolicy` mixed with uniform slates; with probability ``epsilon`` a
+  uniformly random slate of ``k`` distinct items, else the popularity softmax slate. Every item
+  has inclusion probability ``>= epsilon * k / N > 0``.
 
 The first two sample the ``k`` positions i.i.d. *with* replacement (a slate may repeat an item;
 the simulators count the first occurrence). Then, exactly,
@@ -29,7 +30,8 @@ the simulators count the first occurrence). Then, exactly,
 
 The click log records ``beta`` of the consumed item as its propensity, which is what the off-policy
 corrections and estimators need. Because the simulator's truth is known, the behaviour policy's
-true value (mean return over the logged episodes) comes with the log.
+true value (mean return over the logged episodes) comes with the log
+(:func:`tfrec.policies.generate_logged_data`).
 """
 
 from __future__ import annotations
@@ -49,6 +51,16 @@ from tfrec.specs import (
     NUM_RESERVED,
     SLATE_LOG_PROPENSITY,
 )
+
+__all__ = [
+    "EpsilonPopularityPolicy",
+    "PersonalizedSoftmaxPolicy",
+    "PopularitySoftmaxPolicy",
+    "iid_slate_info",
+    "personalized_probabilities",
+    "popularity_softmax",
+    "slate_propensity_spec",
+]
 
 
 def slate_propensity_spec(action_spec: Any) -> dict[str, array_spec.ArraySpec]:
@@ -153,12 +165,14 @@ class PopularitySoftmaxPolicy(py_policy.PyPolicy):
 
 
 class EpsilonPopularityPolicy(py_policy.PyPolicy):
-    """Popularity softmax slates mixed with uniform slates: exploration with exact propensities.
+    """A popularity softmax policy mixed with uniform slates: exploration with exact propensities.
 
     Each slate is, independently, with probability ``epsilon`` ``k`` distinct items drawn
     uniformly without replacement (in random order), else ``k`` i.i.d. draws *with* replacement
-    from ``beta_pop`` (exactly :class:`PopularitySoftmaxPolicy`). With ``N`` items, ``m = N! /
-    (N - k)!`` ordered slates of distinct items, the exact propensities of the mixture are
+    from ``beta_pop``, the softmax of ``popularity_policy`` (a :class:`PopularitySoftmaxPolicy`,
+    whose specs, ``beta_pop`` and temperature it takes; its own sampler is not used). With ``N``
+    items, ``m = N! / (N - k)!`` ordered slates of distinct items, the exact propensities of the
+    mixture are
 
     * ordered slate: ``beta(s) = epsilon * [s distinct] / m + (1 - epsilon) * prod_i
       beta_pop(s_i)`` (:meth:`slate_log_probability`);
@@ -173,29 +187,30 @@ class EpsilonPopularityPolicy(py_policy.PyPolicy):
     position marginals.
 
     Args:
-      time_step_spec: the environment's ``time_step_spec()``.
-      action_spec: the environment's slate ``action_spec()`` (``k <= N``).
-      popularity: float ``[num_items]`` positive popularity (catalog row ``j`` = item ``j + 2``).
-      temperature: ``tau > 0`` of the popularity softmax.
+      popularity_policy: the popularity softmax mixed in; its slate size ``k`` must be ``<= N``.
       epsilon: probability in ``[0, 1]`` of a uniform slate.
       seed: seed of the sampler.
     """
 
     def __init__(
-        self,
-        time_step_spec: ts.TimeStep,
-        action_spec: Any,
-        popularity: np.ndarray,
-        temperature: float = 1.0,
-        epsilon: float = 0.1,
-        seed: int | None = 0,
+        self, popularity_policy: PopularitySoftmaxPolicy, epsilon: float = 0.1, seed: int | None = 0
     ):
-        super().__init__(time_step_spec, action_spec, info_spec=slate_propensity_spec(action_spec))
+        if not isinstance(popularity_policy, PopularitySoftmaxPolicy):
+            raise TypeError(
+                "popularity_policy must be a PopularitySoftmaxPolicy, got "
+                f"{type(popularity_policy).__name__}."
+            )
+        action_spec = popularity_policy.action_spec
+        super().__init__(
+            popularity_policy.time_step_spec,
+            action_spec,
+            info_spec=slate_propensity_spec(action_spec),
+        )
         if not 0.0 <= epsilon <= 1.0:
             raise ValueError(f"epsilon must be in [0, 1], got {epsilon}.")
         self.num_items = int(action_spec.maximum) + 1 - NUM_RESERVED
-        self.popularity_probabilities = popularity_softmax(popularity, temperature, self.num_items)
-        self.temperature = float(temperature)
+        self.popularity_probabilities = popularity_policy.probabilities
+        self.temperature = popularity_policy.temperature
         self.epsilon = float(epsilon)
         self._k = int(action_spec.shape[0])
         if self._k > self.num_items:

@@ -1,4 +1,4 @@
-"""Simulated logs: a behaviour policy of :mod:`tfrec.environments.logging_policy` rolled out on a
+"""Simulated logs: a behaviour policy of :mod:`tfrec.policies.behavior` rolled out on a
 simulator, recorded as a click log or an impression log, with the behaviour's true value.
 """
 
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from tfrec.environments.episodes import run_episodes
-from tfrec.environments.logging_policy import (
+from tfrec.policies.behavior import (
     EpsilonPopularityPolicy,
     PersonalizedSoftmaxPolicy,
     PopularitySoftmaxPolicy,
@@ -140,10 +140,9 @@ def generate_logged_data(
                 )
             popularity = env.item_popularity()
         spec = (env.time_step_spec(), env.action_spec())
+        policy = PopularitySoftmaxPolicy(*spec, popularity, temperature, seed=seed)
         if epsilon > 0:
-            policy = EpsilonPopularityPolicy(*spec, popularity, temperature, epsilon, seed=seed)
-        else:
-            policy = PopularitySoftmaxPolicy(*spec, popularity, temperature, seed=seed)
+            policy = EpsilonPopularityPolicy(policy, epsilon, seed=seed)
     elif popularity is not None or temperature != 1.0 or epsilon != 0.0:
         raise ValueError(
             "temperature / popularity / epsilon configure the default behaviour policy; with "
