@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["plot_attention", "plot_learning_curve", "plot_policy_returns"]
+__all__ = ["plot_attention", "plot_learning_curve", "plot_policy_returns", "plot_return_curve"]
 
 
 def _save(figure: Figure, path: str | os.PathLike | None) -> Figure:
@@ -92,6 +92,56 @@ def plot_learning_curve(
     if losses:
         bottom.legend(loc="best", fontsize="small")
     figure.suptitle(title)
+    return _save(figure, path)
+
+
+_REFERENCE_STYLES = ("--", "-.", ":", (0, (5, 1, 1, 1)))
+
+
+def plot_return_curve(
+    steps: Any,
+    returns: Any,
+    path: str | os.PathLike | None = None,
+    references: Mapping[str, float] | None = None,
+    title: str = "Online training",
+    label: str = "policy",
+    ylabel: str = "mean episode return",
+) -> Figure:
+    """An evaluated return against training steps, with horizontal reference lines.
+
+    Args:
+      steps: int ``[n]`` training steps of the evaluations (``TrainingHistory.eval_steps``).
+      returns: float ``[n]`` the evaluated mean returns (``TrainingHistory.eval_returns``).
+      path: PNG file to write (folders created), or None.
+      references: name -> return of reference policies, e.g. ``{"random slates": 3.1}``, each
+        a dashed line of its own style.
+      title: axes title.
+      label: legend label of the curve.
+      ylabel: y-axis label.
+
+    Returns:
+      The figure.
+
+    Raises:
+      ValueError: if ``steps`` and ``returns`` are empty or differ in length.
+    """
+    steps, returns = list(steps), list(returns)
+    if not returns or len(steps) != len(returns):
+        raise ValueError(
+            f"need one return per step and at least one, got {len(steps)} steps and "
+            f"{len(returns)} returns."
+        )
+    figure = Figure(figsize=(6.4, 4.0))
+    axis = figure.subplots()
+    axis.plot(steps, returns, marker="o", label=label)
+    for index, (name, value) in enumerate((references or {}).items()):
+        style = _REFERENCE_STYLES[index % len(_REFERENCE_STYLES)]
+        axis.axhline(value, color=f"C{index + 1}", linestyle=style, label=name)
+    axis.set_xlabel("training steps")
+    axis.set_ylabel(ylabel)
+    axis.set_title(title, fontsize=10)
+    axis.legend(loc="center right")
+    axis.grid(alpha=0.3)
     return _save(figure, path)
 
 

@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 
 from tfrec.explain import Explanation
-from tfrec.plots import plot_attention, plot_learning_curve, plot_policy_returns
+from tfrec.plots import (
+    plot_attention,
+    plot_learning_curve,
+    plot_policy_returns,
+    plot_return_curve,
+)
 from tfrec.training.training_history import TrainingHistory
 
 
@@ -59,3 +64,20 @@ def test_policy_returns_and_attention(tmp_path):
     figure = plot_attention(explanation, tmp_path / "attention.png", labels={"a": "Alpha"})
     assert _is_png(tmp_path / "attention.png")
     assert [t.get_text() for t in figure.axes[0].get_yticklabels()] == ["Alpha", "b"]
+
+
+def test_return_curve_with_reference_lines(tmp_path):
+    references = {"far-sighted": 30.0, "random": 5.0}
+    figure = plot_return_curve(
+        [0, 10, 20], [4.0, 8.0, 9.5], tmp_path / "b" / "online.png", references, label="agent"
+    )
+    assert _is_png(tmp_path / "b" / "online.png")
+    (axis,) = figure.axes
+    np.testing.assert_allclose(axis.lines[0].get_ydata(), [4.0, 8.0, 9.5])
+    assert [line.get_label() for line in axis.lines] == ["agent", "far-sighted", "random"]
+    assert axis.lines[1].get_ydata()[0] == 30.0
+    assert axis.lines[1].get_linestyle() != axis.lines[2].get_linestyle()
+    with pytest.raises(ValueError, match="one return per step"):
+        plot_return_curve([0, 1], [1.0])
+    with pytest.raises(ValueError, match="at least one"):
+        plot_return_curve([], [])

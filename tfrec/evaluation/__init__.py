@@ -19,6 +19,7 @@ from tfrec.evaluation.off_policy_data import OffPolicyData
 from tfrec.evaluation.ranking import evaluate_ranking, metrics_at_k, target_ranks, top_k_items
 from tfrec.evaluation.rollouts import (
     RolloutResult,
+    clickbait_shares,
     evaluate_policy,
     intra_list_diversity,
     mean_confidence_interval,
@@ -70,6 +71,7 @@ __all__ = [
     "additive_slate_model",
     "capped_ips",
     "compare_policies",
+    "clickbait_shares",
     "doubly_robust",
     "effective_sample_size",
     "evaluate_policy",

@@ -35,6 +35,7 @@ from tfrec.policies.reference import (
     oracle_myopic_policy,
     random_slate_policy,
 )
+from tfrec.policies.sampled_slate import SampledSlatePolicy
 from tfrec.policies.slate_sampling import SlateSamplingPolicy
 from tfrec.policies.topk import LOG_PROBABILITY, BoltzmannTopKPolicy, GreedyTopKPolicy
 
@@ -50,6 +51,7 @@ __all__ = [
     "PersonalizedSoftmaxPolicy",
     "PopularitySoftmaxPolicy",
     "RandomSlatePolicy",
+    "SampledSlatePolicy",
     "SlateSamplingPolicy",
     "UserBlindView",
     "best_mnl_slate",
