@@ -57,3 +57,13 @@ def test_vocabulary_forms(vocab, tmp_path: Path) -> None:
         vocabulary_item_ids([])
     with pytest.raises(TypeError, match="got int"):
         vocabulary_item_ids(3)
+
+
+def test_resolve_encoder_follows_public_attributes_only(encoder) -> None:
+    class _Private:  # an encoder reachable only through private attributes is not found
+        def __init__(self, inner) -> None:
+            self._actor_network = _Holder(inner)
+            self._policy = _Holder(inner)
+
+    with pytest.raises(TypeError, match="cannot export _Private"):
+        resolve_encoder(_Private(encoder))

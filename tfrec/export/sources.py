@@ -1,9 +1,11 @@
 """What can be exported: finding the encoder and the item ids behind a model, policy or vocabulary.
 
 Per ``docs/architecture.md``, anything with an ``encoder`` attribute (the supervised model, the
-REINFORCE actor network), a ``tfrec.encoders.SequenceEncoder`` itself, or a TF-Agents policy whose
-actor network (possibly wrapped, e.g. by ``GreedyPolicy``) has one, is exportable: the state is
-``encoder(history) [batch, dim]`` and the scores are ``encoder.item_embedding.logits(state)``.
+REINFORCE agent and its actor network), a ``tfrec.encoders.SequenceEncoder`` itself, or a policy
+whose ``actor_network`` (tfrec's top-K policies), possibly behind TF-Agents wrappers that expose
+``wrapped_policy`` (``GreedyPolicy``, ``EpsilonGreedyPolicy``), has one, is exportable: the state
+is ``encoder(history) [batch, dim]`` and the scores are ``encoder.item_embedding.logits(state)``.
+Only public attributes are followed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import tensorflow as tf
 
 from tfrec.specs import NUM_RESERVED
 
-_WRAPPER_ATTRS = ("actor_network", "_actor_network", "wrapped_policy", "_policy", "network")
+# Public attributes that lead from a policy or agent toward its encoder.
+_WRAPPER_ATTRS = ("encoder", "actor_network", "wrapped_policy")
 
 
 def _is_encoder(obj: Any) -> bool:
@@ -30,8 +33,8 @@ def resolve_encoder(model_or_policy: Any) -> tf.keras.Model:
 
     Args:
       model_or_policy: a ``SequenceEncoder``; anything with an ``encoder`` attribute; or a
-        TF-Agents policy whose actor network (also through wrappers such as ``GreedyPolicy``) has
-        one.
+        policy whose public ``actor_network`` has one (also through TF-Agents wrappers with a
+        public ``wrapped_policy``, such as ``GreedyPolicy``).
 
     Returns:
       The encoder: a built ``tf.keras.Model`` with an ``item_embedding`` whose ``embeddings`` is the
@@ -51,9 +54,6 @@ def resolve_encoder(model_or_policy: Any) -> tf.keras.Model:
         if _is_encoder(obj):
             encoder = obj
             break
-        encoder_attr = getattr(obj, "encoder", None)
-        if encoder_attr is not None:
-            stack.append(encoder_attr)
         stack.extend(getattr(obj, name, None) for name in _WRAPPER_ATTRS)
     else:
         raise TypeError(
