@@ -27,3 +27,15 @@ def ml100k_path() -> Path:
     if hashlib.sha256(data.read_bytes()).hexdigest() != ML100K_SHA256:
         pytest.skip(f"{data} is not the official MovieLens-100k u.data (checksum differs)")
     return ML100K_DIR
+
+
+@pytest.fixture(scope="session")
+def three_user_log():
+    """user a: 4 items, user b: 2 items (too short for held-out items), user c: 3 items."""
+    import pandas as pd
+
+    from tfrec.data import InteractionLog
+
+    rows = [("a", "x", 1), ("a", "y", 2), ("a", "z", 3), ("a", "x", 4)]
+    rows += [("b", "y", 1), ("b", "z", 2), ("c", "z", 1), ("c", "y", 2), ("c", "x", 3)]
+    return InteractionLog.from_dataframe(pd.DataFrame(rows, columns=["user", "item", "timestamp"]))

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
-from tfrec.data import InteractionLog, ItemVocabulary, build_sequences, leave_last_out
+from tfrec.data import ItemVocabulary, build_sequences, leave_last_out
 from tfrec.evaluation import MostPopular, ranking_table
 
 
 @pytest.fixture(scope="module")
-def log():
-    # user a: 4 items, user b: 2 items (too short for held-out items), user c: 3 items.
-    rows = [("a", "x", 1), ("a", "y", 2), ("a", "z", 3), ("a", "x", 4)]
-    rows += [("b", "y", 1), ("b", "z", 2), ("c", "z", 1), ("c", "y", 2), ("c", "x", 3)]
-    return InteractionLog.from_dataframe(pd.DataFrame(rows, columns=["user", "item", "timestamp"]))
+def log(three_user_log):
+    return three_user_log
 
 
 def test_ranking_table_rows(log):
