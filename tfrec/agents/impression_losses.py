@@ -40,6 +40,44 @@ class ImpressionLossMixin:
         mean_square = masked_mean(tf.square(tf.cast(returns, tf.float32)), mask)
         return tf.stop_gradient(tf.sqrt(mean_square) + 1e-6)
 
+    def _loss_info(
+        self,
+        policy_gradient_loss: tf.Tensor,
+        behavior_loss: tf.Tensor,
+        value_loss: tf.Tensor,
+        entropy: tf.Tensor,
+        mask: tf.Tensor,
+        diagnostics: tuple[tf.Tensor, tf.Tensor],
+    ) -> tf_agent.LossInfo:
+        """The agent's ``LossInfo`` from its loss terms (every mode), summarised for TensorBoard.
+
+        Adds the entropy bonus ``-w_H · mean_t H(π(·|s_t))`` and the networks' regularisation
+        losses to the given terms.
+
+        Args:
+          policy_gradient_loss: scalar policy-gradient term.
+          behavior_loss: scalar β̂ (or click-model) cross-entropy term.
+          value_loss: scalar baseline / critic term.
+          entropy: float ``[...]`` π's entropy per step.
+          mask: float ``[...]``, 1 on real steps.
+          diagnostics: ``(mean_weight, mean_log_pi)`` scalars.
+
+        Returns:
+          ``LossInfo(total, TopKReinforceLossInfo(...))``.
+        """
+        entropy_loss = tf.constant(0.0)
+        if self._entropy_regularization:
+            entropy_loss = -self._entropy_regularization * masked_mean(entropy, mask)
+        regularization_loss = tf.nn.scale_regularization_loss(self._actor_network.losses)
+        total = policy_gradient_loss + behavior_loss + value_loss + entropy_loss
+        total += regularization_loss
+        terms = (policy_gradient_loss, behavior_loss, value_loss, entropy_loss, regularization_loss)
+        extra = TopKReinforceLossInfo(*terms, *diagnostics)  # the field order
+        common.summarize_scalar_dict(
+            {**extra._asdict(), "total_loss": total}, self.train_step_counter, name_scope="Losses/"
+        )
+        return tf_agent.LossInfo(total, extra)
+
     def collect_log_probs(
         self, states: tf.Tensor, observation: tf.Tensor
     ) -> tuple[tf.Tensor, tf.Tensor]:
@@ -216,24 +254,10 @@ class ImpressionLossMixin:
         policy_gradient_loss = (
             -tf.reduce_sum(tf.stop_gradient(advantages) * weighted_log_prob * mask) / num_episodes
         )
-        entropy_loss = tf.constant(0.0)
-        if self._entropy_regularization:
-            entropy_loss = -self._entropy_regularization * masked_mean(entropy, mask)
-        regularization_loss = tf.nn.scale_regularization_loss(network.losses)
-        total = policy_gradient_loss + value_loss + entropy_loss + regularization_loss
-        extra = TopKReinforceLossInfo(
-            policy_gradient_loss=policy_gradient_loss,
-            behavior_loss=tf.constant(0.0),
-            value_estimation_loss=value_loss,
-            entropy_regularization_loss=entropy_loss,
-            regularization_loss=regularization_loss,
-            mean_weight=masked_mean(step_weights, mask),
-            mean_log_pi=masked_mean(log_q, mask),
+        diagnostics = (masked_mean(step_weights, mask), masked_mean(log_q, mask))
+        return self._loss_info(
+            policy_gradient_loss, tf.constant(0.0), value_loss, entropy, mask, diagnostics
         )
-        common.summarize_scalar_dict(
-            {**extra._asdict(), "total_loss": total}, self.train_step_counter, name_scope="Losses/"
-        )
-        return tf_agent.LossInfo(total, extra)
 
     def _critic_loss(
         self,
@@ -303,22 +327,7 @@ class ImpressionLossMixin:
         policy_gradient_loss = -tf.reduce_sum(
             advantages * sampled_log_q * step_weights[:, None]
         ) / (samples * num_episodes)
-        entropy_loss = tf.constant(0.0)
-        if self._entropy_regularization:
-            entropy_loss = -self._entropy_regularization * masked_mean(entropy, mask)
-        regularization_loss = tf.nn.scale_regularization_loss(network.losses)
-        total = policy_gradient_loss + click_loss + value_loss + entropy_loss
-        total += regularization_loss
-        extra = TopKReinforceLossInfo(
-            policy_gradient_loss=policy_gradient_loss,
-            behavior_loss=click_loss,
-            value_estimation_loss=value_loss,
-            entropy_regularization_loss=entropy_loss,
-            regularization_loss=regularization_loss,
-            mean_weight=tf.reduce_mean(q_values),
-            mean_log_pi=tf.reduce_mean(sampled_log_q),
+        diagnostics = (tf.reduce_mean(q_values), tf.reduce_mean(sampled_log_q))
+        return self._loss_info(
+            policy_gradient_loss, click_loss, value_loss, entropy, mask, diagnostics
         )
-        common.summarize_scalar_dict(
-            {**extra._asdict(), "total_loss": total}, self.train_step_counter, name_scope="Losses/"
-        )
-        return tf_agent.LossInfo(total, extra)
