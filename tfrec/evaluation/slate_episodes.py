@@ -1,7 +1,7 @@
 """Slate impression logs as episodes for the per-decision off-policy estimators.
 
 An impression log (one row per shown item, e.g. from
-``tfrec.environments.generate_logged_data(..., impressions=True)``) holds slates of ``k`` items
+``tfrec.policies.generate_logged_data(..., impressions=True)``) holds slates of ``k`` items
 per step. :class:`SlateEpisodes` regroups it into ``[num_episodes, num_steps]`` arrays with the
 behaviour's slate log-probabilities; :func:`independent_slate_log_probs` gives a target's slate
 log-probabilities when it draws the ``k`` items i.i.d.; :func:`additive_slate_model` is a simple
@@ -39,7 +39,7 @@ class SlateEpisodes:
       behavior_log_probs: float64 ``[num_episodes, num_steps]`` ``log beta(slate_t | s_t)``: the
         sum of the logged items' log-propensities, i.e. the slate's log-probability when the
         behaviour policy draws its ``k`` items i.i.d. (as
-        ``tfrec.environments.PopularitySoftmaxPolicy`` does); 0 after the end.
+        ``tfrec.policies.PopularitySoftmaxPolicy`` does); 0 after the end.
       episode_ids: the log's ``user`` value of each episode (row order).
     """
 
@@ -55,7 +55,7 @@ class SlateEpisodes:
 
         Each ``user`` is an episode, each of its ``timestamp`` values one step (in time order),
         whose ``slate_size`` rows are the slate's positions ``0 .. k-1`` (column ``position``).
-        This is the layout of ``tfrec.environments.generate_logged_data(..., impressions=True)``.
+        This is the layout of ``tfrec.policies.generate_logged_data(..., impressions=True)``.
 
         Args:
           log: a :class:`tfrec.data.InteractionLog` with columns ``user``, ``item``,
