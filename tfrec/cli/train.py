@@ -24,46 +24,31 @@ from tfrec.cli.common import (
     positive_int,
     simulator_config,
 )
+from tfrec.cli.flags import config_from_flags, flag_values
 from tfrec.training.distribute import STRATEGIES
 
-
-def _encoder_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """EncoderConfig / SupervisedConfig fields given as flags (None = not given)."""
-    return {
-        "max_len": args.max_len,
-        "dim": args.dim,
-        "num_layers": args.layers,
-        "num_heads": args.heads,
-        "dropout": args.dropout,
-        "repeat_bias": args.repeat_bias,
-    }
+# Config fields given by flags (`tfrec.cli.flags`: "field" or "field=flag destination").
+ENCODER_FLAGS = "max_len dim num_layers=layers num_heads=heads dropout repeat_bias"
+SUPERVISED_FLAGS = "epochs batch_size learning_rate loss sampler max_train_seconds seed strategy"
+AGENT_FLAGS = "slate_size correction learning_rate experience"
+ONLINE_FLAGS = "num_iterations=steps batch_size seed"
+OFFLINE_FLAGS = "num_train_steps=steps batch_size seed strategy"
 
 
 def _train_supervised(args: argparse.Namespace, settings: dict, output: Path) -> dict:
     """SASRec on ``--log``/``--movielens``; writes the model folder and the curve."""
     from tfrec.export import save_model_dir
     from tfrec.plots import plot_learning_curve
-    from tfrec.settings import make_config
     from tfrec.training.supervised import SupervisedConfig
     from tfrec.training.supervised_log import train_supervised
 
     if not has_log_source(args):
         raise ValueError("--algo supervised trains on a log: give --log FILE or --movielens PATH.")
     section = dict(settings.get("supervised", {}))
-    flags = {k: v for k, v in _encoder_overrides(args).items() if v is not None}
+    flags = {k: v for k, v in flag_values(args, ENCODER_FLAGS).items() if v is not None}
     section["encoder"] = {**section.get("encoder", {}), **flags}
-    config = make_config(
-        SupervisedConfig,
-        {**settings, "supervised": section},
-        "supervised",
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        loss=args.loss,
-        sampler=args.sampler,
-        max_train_seconds=args.max_train_seconds,
-        seed=args.seed,
-        strategy=args.strategy,
+    config = config_from_flags(
+        SupervisedConfig, {**settings, "supervised": section}, "supervised", args, SUPERVISED_FLAGS
     )
     log = load_log(args)
     vocabulary = None
@@ -96,7 +81,6 @@ def _train_reinforce(args: argparse.Namespace, settings: dict, output: Path) -> 
 
     from tfrec.export import load_model_dir, save_model_dir
     from tfrec.plots import plot_learning_curve
-    from tfrec.settings import make_config
     from tfrec.training.builders import build_agent, build_encoder, warm_start_encoder
     from tfrec.training.config import AgentConfig, EncoderConfig, OfflineConfig, OnlineConfig
     from tfrec.training.offline import train_from_log
@@ -112,23 +96,15 @@ def _train_reinforce(args: argparse.Namespace, settings: dict, output: Path) -> 
         warm, vocabulary, _ = load_model_dir(args.warm_start)
         encoder_cfg = EncoderConfig.from_encoder(warm, repeat_bias=False)
     else:
-        encoder_cfg = make_config(EncoderConfig, settings, "encoder", **_encoder_overrides(args))
+        encoder_cfg = config_from_flags(EncoderConfig, settings, "encoder", args, ENCODER_FLAGS)
     if encoder_cfg.repeat_bias:
         raise ValueError(
             "--repeat-bias (or [encoder] repeat_bias) is a supervised-model option: the REINFORCE "
             "agent does not model it. Drop it for --algo reinforce (--warm-start from a "
             "repeat-bias model copies every other weight)."
         )
-    agent_cfg = make_config(
-        AgentConfig,
-        settings,
-        "agent",
-        slate_size=args.slate_size,
-        correction=args.correction,
-        learning_rate=args.learning_rate,
-        critic=None if args.critic in (None, "none") else args.critic,
-        experience=args.experience,
-    )
+    critic = None if args.critic in (None, "none") else args.critic
+    agent_cfg = config_from_flags(AgentConfig, settings, "agent", args, AGENT_FLAGS, critic=critic)
     progress = not args.quiet
     if args.online:
         sim_cfg = simulator_config(args, settings)
@@ -136,14 +112,8 @@ def _train_reinforce(args: argparse.Namespace, settings: dict, output: Path) -> 
             sim_cfg = dataclasses.replace(
                 sim_cfg, max_len=encoder_cfg.max_len, slate_size=agent_cfg.slate_size
             )
-        online_cfg = make_config(
-            OnlineConfig,
-            settings,
-            "online",
-            num_iterations=args.steps,
-            batch_size=args.batch_size,
-            seed=args.seed,
-            progress=progress,
+        online_cfg = config_from_flags(
+            OnlineConfig, settings, "online", args, ONLINE_FLAGS, progress=progress
         )
         env = make_env(sim_cfg, args.env_batch_size, args.seed)
         if vocabulary is not None and not np.array_equal(vocabulary.ids, env.vocabulary.ids):
@@ -168,15 +138,8 @@ def _train_reinforce(args: argparse.Namespace, settings: dict, output: Path) -> 
         )
         loop = {"online": dataclasses.asdict(online_cfg), "simulator": dataclasses.asdict(sim_cfg)}
     else:
-        offline_cfg = make_config(
-            OfflineConfig,
-            settings,
-            "offline",
-            num_train_steps=args.steps,
-            batch_size=args.batch_size,
-            seed=args.seed,
-            progress=progress,
-            strategy=args.strategy,
+        offline_cfg = config_from_flags(
+            OfflineConfig, settings, "offline", args, OFFLINE_FLAGS, progress=progress
         )
         if vocabulary is None and args.catalog_items:
             from tfrec.environments import catalog_vocabulary
