@@ -45,6 +45,7 @@ from tf_agents.specs import array_spec
 from tf_agents.trajectories import policy_step
 from tf_agents.trajectories import time_step as ts
 
+from tfrec.policies.reference import check_current_users_batch
 from tfrec.specs import (
     FIRST_ITEM_INDEX,
     INCLUSION_PROPENSITY,
@@ -357,13 +358,7 @@ class PersonalizedSoftmaxPolicy(py_policy.PyPolicy):
         )
 
     def _action(self, time_step: ts.TimeStep, policy_state: Any) -> policy_step.PolicyStep:
-        observation = np.asarray(time_step.observation)
-        if observation.ndim != 2 or observation.shape[0] != self.env.batch_size:
-            raise ValueError(
-                "PersonalizedSoftmaxPolicy reads the simulator's current users, so it needs that "
-                f"environment's batched time step [batch_size={self.env.batch_size}, max_len]; "
-                f"got observation shape {list(observation.shape)}."
-            )
+        check_current_users_batch(time_step, self.env.batch_size, type(self).__name__)
         probs = self.probabilities()  # [B, N]
         cumulative = np.cumsum(probs, axis=1)
         u = self._rng.random((probs.shape[0], self._k)) * cumulative[:, -1:]

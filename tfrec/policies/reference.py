@@ -64,7 +64,15 @@ def random_slate_policy(
     return RandomSlatePolicy(time_step_spec, action_spec, seed=seed)
 
 
-def _check_batch(time_step: ts.TimeStep, batch_size: int, name: str) -> None:
+def check_current_users_batch(time_step: ts.TimeStep, batch_size: int, name: str) -> None:
+    """Refuses a time step that is not the simulator's batch of current users.
+
+    Policies that read the environment's users (the oracles, the personalised behaviour policy)
+    are only valid on that environment's latest batched time step ``[batch_size, max_len]``.
+
+    Raises:
+      ValueError: the observation is not ``[batch_size, max_len]``.
+    """
     observation = np.asarray(time_step.observation)
     if observation.ndim != 2 or observation.shape[0] != batch_size:
         raise ValueError(
@@ -216,7 +224,7 @@ class OraclePolicy(py_policy.PyPolicy):
         self._values = np.asarray(env.item_rewards(), np.float64) + self.budget_value * effect
 
     def _action(self, time_step: ts.TimeStep, policy_state: Any) -> policy_step.PolicyStep:
-        _check_batch(time_step, self._env.batch_size, type(self).__name__)
+        check_current_users_batch(time_step, self._env.batch_size, type(self).__name__)
         rows, _ = best_mnl_slate(
             self._env.click_logits(),
             self._values,
