@@ -21,6 +21,7 @@ ROOT = Path(tfrec.__file__).parent
 # data, layers -> encoders -> models, networks, environments -> policies -> agents, evaluation
 # -> training, export -> workflow -> cli. Layer 0 holds the leaves that import no subpackage.
 LAYERS = {
+    "_quiet": 0,
     "_version": 0,
     "specs": 0,
     "plots": 0,
