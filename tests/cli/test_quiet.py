@@ -55,6 +55,18 @@ def test_simulate_prints_only_its_own_output(tmp_path):
     assert "wrote" in run.stdout and (tmp_path / "log.csv").is_file()
 
 
+@pytest.mark.slow
+def test_tiny_demo_prints_no_library_line(tmp_path):
+    """The demo exports with PolicySaver (absl warnings) and writes SavedModels (TF warnings)."""
+    tiny = ["--items", "30", "--episodes", "40", "--epochs", "1", "--iterations", "1"]
+    tiny += ["--eval-episodes", "2", "--env-batch-size", "4", "--dim", "8", "--session-steps"]
+    tiny += ["6", "--max-len", "5", "--slate-size", "3", "--quiet"]
+    run = _tfrec("demo", *tiny, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert not LIBRARY_LINE.search(run.stderr), run.stderr
+    assert (tmp_path / "saved_models" / "demo").is_dir()
+
+
 def test_verbose_shows_the_library_lines(tmp_path):
     run = _tfrec("--verbose", "--help", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
@@ -115,18 +127,23 @@ def test_hidden_stderr_drops_output_unless_the_block_fails(capfd):
 
 
 def test_library_messages_hides_foreign_warnings_and_logs_then_restores(caplog):
+    from absl import logging as absl_logging
+
     absl = logging.getLogger("absl")
     absl.setLevel(logging.INFO)
+    verbosity = absl_logging.get_verbosity()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with caplog.at_level(logging.INFO), library_messages(verbose=False):
-            absl.warning("Could not serialize policy.distribution()")
+            # What TensorFlow does around SavedModel writing: the flag's level comes back.
+            absl_logging.set_verbosity(absl_logging.get_verbosity())
+            absl_logging.warning("Could not serialize policy.distribution()")
             absl.error("a real error")
             warnings.warn_explicit("old API", DeprecationWarning, "gym.py", 1, module="gym")
             warnings.warn_explicit("tfrec says", UserWarning, "x.py", 1, module="tfrec.data.x")
     assert [r.getMessage() for r in caplog.records] == ["a real error"]
     assert [str(w.message) for w in caught] == ["tfrec says"]
-    assert absl.level == logging.INFO
+    assert absl.level == logging.INFO and absl_logging.get_verbosity() == verbosity
     with caplog.at_level(logging.INFO), library_messages(verbose=True):
         absl.warning("shown")
     assert "shown" in caplog.text

@@ -1,6 +1,6 @@
 """What a ``tfrec`` command hides while it runs: other libraries' warnings and log records.
 
-TF-Agents and TensorFlow log through absl and Python ``logging`` (``WARNING:absl:Could not
+TF-Agents and TensorFlow log through absl (its verbosity flag) and Python ``logging`` (``WARNING:absl:Could not
 serialize policy.distribution() ...`` from ``PolicySaver``, "not a valid tf.function parameter
 name" when a SavedModel is written); dependencies raise Python warnings (deprecations) a user of
 the command can do nothing about. :func:`library_messages` keeps records below ERROR of those
@@ -38,14 +38,21 @@ def library_messages(verbose: bool) -> Iterator[None]:
     if verbose:
         yield
         return
+    from absl import logging as absl_logging
+
     loggers = [logging.getLogger(name) for name in LIBRARY_LOGGERS]
     levels = [logger.level for logger in loggers]
+    # absl's verbosity flag, not only its logger: TensorFlow saves and restores the flag around
+    # SavedModel writing (``absl.logging.set_verbosity(get_verbosity())``), resetting the logger.
+    verbosity = absl_logging.get_verbosity()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", module=FOREIGN_MODULES)
+        absl_logging.set_verbosity(absl_logging.ERROR)
         for logger in loggers:
             logger.setLevel(logging.ERROR)
         try:
             yield
         finally:
+            absl_logging.set_verbosity(verbosity)
             for logger, level in zip(loggers, levels):
                 logger.setLevel(level)
