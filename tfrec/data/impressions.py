@@ -33,11 +33,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import tensorflow as tf
-from tf_agents.trajectories import time_step as ts
 from tf_agents.trajectories import trajectory
 
 from tfrec.data.log import InteractionLog
-from tfrec.data.pipeline import _example_stream, _finish, _tf_windows, session_chunks
+from tfrec.data.pipeline import (
+    _example_stream,
+    _finish,
+    _step_types,
+    _tf_windows,
+    session_chunks,
+)
 from tfrec.data.sequences import Sequences, gather_windows
 from tfrec.data.validation import (
     PROPENSITY,
@@ -397,20 +402,6 @@ def impression_steps(
         chunk_lengths=lengths,
         chunk_terminal=np.isin(starts + lengths, session_starts + session_lengths),
     )
-
-
-def _step_types(
-    t: tf.Tensor, length: tf.Tensor, terminal: tf.Tensor
-) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    """``(step_type, next_step_type, discount)`` ``[B, T]`` of rows with ``length`` real steps,
-    discount 0 on the last one where ``terminal`` (the step types of `session_dataset`)."""
-    real, last = t < length, t == length - 1
-    first_or_mid = tf.where(t == 0, ts.StepType.FIRST, ts.StepType.MID)
-    step_type = tf.where(real, first_or_mid, ts.StepType.LAST)
-    mid_or_last = tf.where(last, ts.StepType.LAST, ts.StepType.MID)
-    next_step_type = tf.where(real, mid_or_last, ts.StepType.FIRST)
-    discount = tf.where(last & terminal, 0.0, 1.0)
-    return tf.cast(step_type, tf.int32), tf.cast(next_step_type, tf.int32), discount
 
 
 def impression_dataset(

@@ -299,6 +299,24 @@ def session_chunks(
     return starts, lengths.astype(np.int64), user_starts.astype(np.int64)
 
 
+def _step_types(
+    t: tf.Tensor, length: tf.Tensor, terminal: tf.Tensor | bool
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """``(step_type, next_step_type, discount)`` ``[B, T]`` of rows with ``length`` real steps.
+
+    Step ``t < length``: FIRST at ``t = 0``, else MID; next_step_type LAST at ``t = length - 1``,
+    with discount 0 there where ``terminal`` (the episode ended, not merely the row). Boundary
+    steps ``t >= length``: step_type LAST, next_step_type FIRST, discount 1.
+    """
+    real, last = t < length, t == length - 1
+    first_or_mid = tf.where(t == 0, ts.StepType.FIRST, ts.StepType.MID)
+    step_type = tf.where(real, first_or_mid, ts.StepType.LAST)
+    mid_or_last = tf.where(last, ts.StepType.LAST, ts.StepType.MID)
+    next_step_type = tf.where(real, mid_or_last, ts.StepType.FIRST)
+    discount = tf.where(last & terminal, 0.0, 1.0)
+    return tf.cast(step_type, tf.int32), tf.cast(next_step_type, tf.int32), discount
+
+
 def session_dataset(
     seqs: Sequences,
     max_len: int,
@@ -362,20 +380,13 @@ def session_dataset(
         action = tf.where(real, tf.gather(items, safe_row), FIRST_ITEM_INDEX)
         reward = tf.where(real, tf.gather(rewards, safe_row), 0.0)
         log_propensity = tf.where(real, tf.gather(log_propensities, safe_row), 0.0)
-        last = t == length - 1
-        step_type = tf.where(
-            real, tf.where(t == 0, ts.StepType.FIRST, ts.StepType.MID), ts.StepType.LAST
-        )
-        next_step_type = tf.where(
-            real, tf.where(last, ts.StepType.LAST, ts.StepType.MID), ts.StepType.FIRST
-        )
-        discount = tf.where(last, 0.0, 1.0) * tf.ones_like(reward)
+        step_type, next_step_type, discount = _step_types(t, length, terminal=True)
         return trajectory.Trajectory(
-            step_type=tf.cast(step_type, tf.int32),
+            step_type=step_type,
             observation=observation,
             action=action,
             policy_info={"log_propensity": log_propensity},
-            next_step_type=tf.cast(next_step_type, tf.int32),
+            next_step_type=next_step_type,
             reward=reward,
             discount=discount,
         )
