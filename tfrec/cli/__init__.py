@@ -12,7 +12,10 @@ Commands (``tfrec COMMAND --help`` for each; reference in ``docs/cli.md``)::
     tfrec inspect     build the data layer on a log and print a summary
 
 User mistakes (missing file, bad column, invalid value) print one ``tfrec: error: ...`` line and
-exit with status 2, without a traceback (``tfrec --traceback ...`` shows it).
+exit with status 2, without a traceback (``tfrec --traceback ...`` shows it). The commands print
+only their own output: TensorFlow's C++ start-up lines, gym's notice (``tfrec/_quiet.py``), absl
+and TensorFlow log records below ERROR and other libraries' warnings (``tfrec/cli/quiet.py``) are
+hidden unless ``tfrec --verbose ...``.
 """
 
 from tfrec.cli.main import build_parser, cli_reference, main
