@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 
 from tfrec.encoders import SequenceEncoder
-from tfrec.models import NextItemModel, sampling_distribution
+from tfrec.layers import sampling_distribution
+from tfrec.models import NextItemModel
 
 VOCAB = 10  # items 2..9
 

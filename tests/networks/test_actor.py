@@ -8,12 +8,12 @@ import tensorflow as tf
 
 from tfrec import specs
 from tfrec.encoders import SequenceEncoder
+from tfrec.layers import sampled_logits
 from tfrec.networks import (
     ActorNetwork,
     BehaviorHead,
     ValueHead,
     mask_consumed_logits,
-    sampled_logits,
 )
 
 V, L, DIM = 12, 4, 8

@@ -19,7 +19,6 @@ from tfrec.training.config import OfflineConfig
 from tfrec.training.distribute import (
     STRATEGIES,
     add_strategy_argument,
-    average_across_replicas,
     check_global_batch,
     is_chief,
     make_strategy,
@@ -83,15 +82,13 @@ def test_global_batch_must_cover_the_replicas():
         check_global_batch(1, TwoReplicas())
 
 
-def test_average_across_replicas_keeps_single_device_updates():
-    variable = tf.Variable([1.0, 2.0])
-    optimizer = average_across_replicas(tf.keras.optimizers.SGD(0.5))
-    assert type(optimizer).__name__ == "ReplicaMeanSGD"
-    assert average_across_replicas(optimizer) is optimizer  # idempotent
-    optimizer.apply_gradients([(tf.constant([2.0, -2.0]), variable)])
-    np.testing.assert_allclose(variable.numpy(), [0.0, 3.0])  # 1 replica: plain SGD
-    with pytest.raises(TypeError, match="tf.keras optimizer"):
-        average_across_replicas("adam")
+def test_replica_share_keeps_single_device_losses():
+    from tf_agents.agents import tf_agent
+
+    from tfrec.agents.replicas import replica_share
+
+    loss_info = tf_agent.LossInfo(tf.constant(2.0), ())
+    assert replica_share(loss_info) is loss_info  # 1 replica: the loss itself
 
 
 def _run_job(mode: str, out: Path, tf_config: dict | None = None) -> subprocess.Popen:

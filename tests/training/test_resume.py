@@ -182,7 +182,7 @@ def test_checkpoint_restores_dropout_and_sampling_rng(tmp_path):
 
 def test_generator_negatives_follow_the_generator_state():
     """The same generator state gives the same negatives; the logQ correction is num_sampled·Q."""
-    from tfrec.networks.sampled import sampled_logits
+    from tfrec.layers import sampled_logits
 
     embeddings = tf.zeros([12, 2])  # zero logits: every corrected logit is -log(expected count)
     states, items = tf.zeros([1, 2]), tf.constant([2])
@@ -200,7 +200,7 @@ def test_generator_negatives_follow_the_generator_state():
 
 
 def test_generator_unigram_negatives_use_the_counts():
-    from tfrec.networks.sampled import sampled_logits
+    from tfrec.layers import sampled_logits
 
     frequencies = np.zeros(12)
     frequencies[3] = 99.0  # add-one smoothing: Q(3) = 100 / 109, every other item 1 / 109

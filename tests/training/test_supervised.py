@@ -10,13 +10,13 @@ import tensorflow as tf
 
 from tfrec.data import Sequences, leave_last_out, sequence_dataset
 from tfrec.encoders import SequenceEncoder
+from tfrec.layers import sampling_distribution
+from tfrec.models import NextItemModel
 from tfrec.training.supervised import (
-    NextItemModel,
     RankingCallback,
     SupervisedConfig,
     build_next_item_model,
     full_batches,
-    sampling_distribution,
     supervised_encoder,
     train_next_item_model,
 )

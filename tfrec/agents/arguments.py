@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tfrec.agents.corrections import CORRECTION_KINDS as CORRECTIONS
-from tfrec.networks.sampled import SAMPLERS
+from tfrec.layers.sampled_softmax import DRAWN_SAMPLERS, check_sampler
 from tfrec.policies.slate_distribution import SLATE_MODELS
 from tfrec.specs import NUM_RESERVED
 
@@ -58,8 +58,7 @@ def check_agent_arguments(
             f"correction={correction!r} needs β: build the ActorNetwork with "
             "behavior_head=True (β̂ is used wherever the log has no propensity)."
         )
-    if sampler not in SAMPLERS:
-        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}.")
+    sampler = check_sampler(sampler, DRAWN_SAMPLERS, aliases=True)
     if weight_cap is not None and not weight_cap > 0:
         raise ValueError(f"weight_cap must be > 0 or None, got {weight_cap}.")
     for arg, value in loss_weights.items():
@@ -80,6 +79,6 @@ def check_agent_arguments(
             f"sampled_softmax_threshold={sampled_softmax_threshold}); raise "
             "sampled_softmax_threshold or use experience='clicks' for sampled softmax."
         )
-    if sampler == "unigram" and use_sampled_softmax and item_frequencies is None:
-        raise ValueError("sampler='unigram' needs item_frequencies ([vocab_size] counts).")
+    if sampler == "popularity" and use_sampled_softmax and item_frequencies is None:
+        raise ValueError("sampler='popularity' needs item_frequencies ([vocab_size] counts).")
     return correction, use_sampled_softmax

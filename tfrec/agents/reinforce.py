@@ -31,7 +31,7 @@ estimate otherwise (§4.2). The corrections are the pure functions of
 
 **Sampled softmax.** When ``vocab_size > sampled_softmax_threshold``, neither π nor β̂ is
 computed over the whole catalog: both use ``num_sampled`` shared negatives with the logQ
-correction (:func:`tfrec.networks.sampled_logits`), so memory is ``O(batch · time ·
+correction (:func:`tfrec.layers.sampled_logits`), so memory is ``O(batch · time ·
 num_sampled)`` and not ``O(batch · time · vocab_size)``. ``log π(a|s)`` (and therefore the
 importance weight, ``λ_K`` and the entropy) are then **estimated** from the softmax over the
 target and the sampled items, an estimate whose bias shrinks as ``num_sampled`` grows.
@@ -59,8 +59,9 @@ from tfrec.agents import corrections
 from tfrec.agents.arguments import EXPERIENCES, check_agent_arguments
 from tfrec.agents.impression_losses import ImpressionLossMixin
 from tfrec.agents.loss_info import TopKReinforceLossInfo, masked_mean
+from tfrec.agents.replicas import replica_share_of_loss
 from tfrec.networks.actor import ActorNetwork
-from tfrec.networks.sampled import sampled_logits
+from tfrec.layers.sampled_softmax import sampled_logits
 from tfrec.policies.slate_sampling import SlateSamplingPolicy
 from tfrec.policies.topk import BoltzmannTopKPolicy, GreedyTopKPolicy
 from tfrec.specs import (
@@ -109,8 +110,9 @@ class TopKOffPolicyReinforceAgent(ImpressionLossMixin, reinforce_agent.Reinforce
       exclude_history: the policies never recommend an item of the history window.
       sampled_softmax_threshold: use sampled softmax when ``vocab_size`` exceeds it (None: never).
       num_sampled: negatives per training batch in sampled-softmax mode.
-      sampler: ``"log_uniform"`` or ``"unigram"`` proposal of the negatives.
-      item_frequencies: ``[vocab_size]`` counts, needed by ``sampler="unigram"``.
+      sampler: proposal of the negatives, one of ``tfrec.layers.DRAWN_SAMPLERS``
+        (``"log_uniform"``, ``"popularity"`` = unigram, old name ``"unigram"``, ``"uniform"``).
+      item_frequencies: ``[vocab_size]`` counts, needed by ``sampler="popularity"``.
       sampling_seed: seed of the ``tf.random.Generator`` that draws the sampled-softmax negatives;
         its state is tracked by the agent, so a checkpoint restores it.
       debug_summaries: forwarded to ``ReinforceAgent``.
@@ -402,6 +404,7 @@ class TopKOffPolicyReinforceAgent(ImpressionLossMixin, reinforce_agent.Reinforce
             mask=mask,
         )
 
+    @replica_share_of_loss  # loss / replicas: the strategy sums the replicas' gradients
     def total_loss(
         self,
         experience: trajectory.Trajectory,

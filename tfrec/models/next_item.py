@@ -7,12 +7,12 @@
   - ``"full"``: cross-entropy of the full softmax over the catalog at every non-padded position
     (Klenitskiy & Vasilev, RecSys 2023, "Turning Dross Into Gold Loss: is BERT4Rec really better
     than SASRec?", show it beats SASRec's one-negative BCE). Cost ``O(targets x items)``.
-  - ``"sampled"`` with ``sampler`` ``"uniform"``, ``"popularity"`` or ``"log_uniform"``: sampled
-    softmax over the target and ``num_sampled`` negatives shared by the batch, drawn from ``Q``,
-    with the logQ correction (Jean et al., ACL 2015; Yi et al., RecSys 2019,
-    "Sampling-bias-corrected neural modeling") and accidental hits removed, through
-    ``tf.nn.sampled_softmax_loss``. eSASRec (Tikhonov et al. 2025) trains SASRec this way with
-    256 negatives.
+  - ``"sampled"`` with ``sampler`` ``"uniform"``, ``"popularity"`` or ``"log_uniform"``
+    (:data:`tfrec.layers.SAMPLERS`): sampled softmax over the target and ``num_sampled``
+    negatives shared by the batch, drawn from ``Q``, with the logQ correction (Jean et al., ACL
+    2015; Yi et al., RecSys 2019, "Sampling-bias-corrected neural modeling") and accidental hits
+    removed, through :func:`tfrec.layers.corrected_logits` (the REINFORCE agent's sampled
+    softmax). eSASRec (Tikhonov et al. 2025) trains SASRec this way with 256 negatives.
   - ``"sampled"`` with ``sampler="in_batch"``: the negatives of a target are the *other targets
     of the batch* (every position of every window), each logit corrected by ``log q(item)`` with
     ``q`` the items' training frequency (Yi et al. 2019); other positions with the same item as
@@ -34,60 +34,16 @@ import numpy as np
 import tensorflow as tf
 
 from tfrec.encoders import SequenceEncoder
-from tfrec.layers import history_pairs
-from tfrec.specs import FIRST_ITEM_INDEX, NUM_RESERVED
+from tfrec.layers import corrected_logits, history_pairs
+from tfrec.specs import FIRST_ITEM_INDEX
 
-__all__ = [
-    "LOSSES",
-    "NEGATIVE_SAMPLERS",
-    "NextItemModel",
-    "REPEAT_BIAS_NEEDS_FULL",
-    "sampling_distribution",
-]
+__all__ = ["LOSSES", "NextItemModel", "REPEAT_BIAS_NEEDS_FULL"]
 
 LOSSES = ("full", "sampled")
-NEGATIVE_SAMPLERS = ("uniform", "popularity", "log_uniform", "in_batch")
 REPEAT_BIAS_NEEDS_FULL = (
     "repeat_bias needs loss='full': the sampled softmax does not add the repeat weight to its "
     "candidates' logits. Use loss='full' or repeat_bias=False."
 )
-
-
-def sampling_distribution(
-    counts: np.ndarray, sampler: str = "popularity", exponent: float = 0.75
-) -> np.ndarray:
-    """Negative-sampling probabilities over the catalog (0 on the reserved indices).
-
-    Args:
-      counts: float ``[vocab_size]`` training interaction counts.
-      sampler: ``"popularity"`` (``(count + 1) ** exponent``), ``"in_batch"`` (the items'
-        frequency as targets, ``count + 1``: the distribution in-batch negatives follow),
-        ``"log_uniform"`` (Zipf over
-        popularity ranks: ``log((r + 2) / (r + 1))`` for the item of rank ``r``, the
-        distribution of ``tf.random.log_uniform_candidate_sampler`` without requiring the
-        vocabulary to be sorted by popularity) or ``"uniform"``.
-      exponent: popularity exponent.
-
-    Returns:
-      float64 ``[vocab_size]`` probabilities summing to 1.
-    """
-    counts = np.asarray(counts, np.float64)
-    if sampler not in NEGATIVE_SAMPLERS:
-        raise ValueError(f"sampler must be one of {NEGATIVE_SAMPLERS}, got {sampler!r}.")
-    if counts.ndim != 1 or len(counts) <= NUM_RESERVED:
-        raise ValueError(f"counts must be [vocab_size] with vocab_size > 2, got {counts.shape}.")
-    real = counts[FIRST_ITEM_INDEX:]
-    if sampler == "popularity":
-        weights = (real + 1.0) ** exponent
-    elif sampler == "in_batch":
-        weights = real + 1.0
-    elif sampler == "log_uniform":
-        ranks = np.empty(len(real))
-        ranks[np.argsort(-real, kind="stable")] = np.arange(len(real))
-        weights = np.log((ranks + 2.0) / (ranks + 1.0))
-    else:
-        weights = np.ones(len(real))
-    return np.concatenate([np.zeros(NUM_RESERVED), weights / weights.sum()])
 
 
 class NextItemModel(tf.keras.Model):
@@ -97,7 +53,7 @@ class NextItemModel(tf.keras.Model):
       encoder: the backbone; its tied item table scores the catalog.
       loss: ``"full"`` or ``"sampled"`` (see the module docstring).
       sampling_probabilities: float ``[vocab_size]`` negative distribution (required for
-        ``loss="sampled"``, see :func:`sampling_distribution`).
+        ``loss="sampled"``, see :func:`tfrec.layers.sampling_distribution`).
       num_sampled: negatives per batch for the sampled softmax (ignored by ``in_batch``).
       in_batch: with ``loss="sampled"``, use the batch's other targets as the negatives
         (``sampling_probabilities`` is then their frequency, for the logQ correction).
@@ -136,7 +92,7 @@ class NextItemModel(tf.keras.Model):
             if sampling_probabilities is None:
                 raise ValueError(
                     "loss='sampled' needs sampling_probabilities [vocab_size] "
-                    "(tfrec.models.sampling_distribution(counts))."
+                    "(tfrec.layers.sampling_distribution(counts))."
                 )
             if len(sampling_probabilities) != encoder.vocab_size:
                 raise ValueError(
@@ -172,6 +128,12 @@ class NextItemModel(tf.keras.Model):
         Returns:
           scalar float32 loss.
         """
+        losses = self._target_losses(history, targets, training)
+        # divide_no_nan: a replica's share of a distributed batch may hold no target.
+        return tf.math.divide_no_nan(tf.reduce_sum(losses), tf.cast(tf.size(losses), tf.float32))
+
+    def _target_losses(self, history: tf.Tensor, targets: tf.Tensor, training: bool) -> tf.Tensor:
+        """float32 ``[N]`` cross-entropies of the ``N`` non-padded positions (row-major)."""
         states = self.encoder.sequence_states(history, training=training)  # [B, L, dim]
         targets = tf.cast(targets, tf.int32)
         real = targets >= FIRST_ITEM_INDEX  # padding and OOV positions have no target
@@ -188,8 +150,7 @@ class NextItemModel(tf.keras.Model):
             losses = self._in_batch_softmax(states, labels)
         else:
             losses = self._sampled_softmax(states, labels)
-        # divide_no_nan: a replica's share of a distributed batch may hold no target.
-        return tf.math.divide_no_nan(tf.reduce_sum(losses), tf.cast(tf.size(losses), tf.float32))
+        return losses
 
     def _prefix_pairs(self, history: tf.Tensor, real: tf.Tensor) -> tf.Tensor:
         """Items of the history prefix of every target position, for the repeat bias.
@@ -257,20 +218,11 @@ class NextItemModel(tf.keras.Model):
 
         Returns:
           float32 ``[N]`` losses: ``-log softmax(s_ij - log q_j)[i, i]`` over the columns ``j``
-          whose item differs from ``labels[i]`` (and ``j = i``).
+          whose item differs from ``labels[i]`` (and ``j = i``): the sampled softmax whose
+          negatives are the batch's targets (the copies of the label are its accidental hits).
         """
-        table = self.encoder.item_embedding
-        logits = tf.linalg.matmul(
-            states, tf.gather(table.embeddings, labels), transpose_b=True
-        )  # [N, N]
-        if table.output_bias is not None:
-            logits += tf.gather(table.output_bias, labels)[tf.newaxis]
-        logits -= tf.gather(self.sampling_log_probs, labels)[tf.newaxis]
-        n = tf.shape(labels)[0]
-        duplicate = tf.equal(labels[:, tf.newaxis], labels[tf.newaxis, :])
-        duplicate &= ~tf.cast(tf.eye(n), tf.bool)
-        logits = tf.where(duplicate, tf.cast(logits.dtype.min, logits.dtype), logits)
-        return tf.nn.sparse_softmax_cross_entropy_with_logits(tf.range(n), logits)
+        log_q = tf.gather(self.sampling_log_probs, labels)
+        return self._sampled_loss(states, labels, labels, log_q, log_q)
 
     def _sampled_softmax(
         self, states: tf.Tensor, labels: tf.Tensor, sampled: tf.Tensor | None = None
@@ -287,42 +239,59 @@ class NextItemModel(tf.keras.Model):
           float32 ``[N]`` losses ``-log softmax([s_y - log(m Q_y), s_j - log(m Q_j) ...])[0]``
           with ``m = num_sampled`` and the negatives equal to ``y`` removed.
         """
-        table = self.encoder.item_embedding
         if sampled is None:
             sampled = tf.random.categorical(
                 self.sampling_log_probs[tf.newaxis], self.num_sampled
             )[0]
-        sampled = tf.cast(sampled, tf.int64)
-        probabilities = tf.exp(self.sampling_log_probs)
-        expected = float(self.num_sampled) * probabilities
-        labels = tf.cast(labels, tf.int64)
-        biases = (
-            table.output_bias
-            if table.output_bias is not None
-            else tf.zeros([self.encoder.vocab_size], states.dtype)
-        )
-        return tf.nn.sampled_softmax_loss(
-            weights=table.embeddings,
-            biases=biases,
-            labels=labels[:, tf.newaxis],
-            inputs=states,
-            num_sampled=self.num_sampled,
-            num_classes=self.encoder.vocab_size,
-            sampled_values=(
-                sampled,
-                tf.gather(expected, labels)[:, tf.newaxis],
-                tf.gather(expected, sampled),
-            ),
-            remove_accidental_hits=True,
+        expected = float(self.num_sampled) * tf.exp(self.sampling_log_probs)
+        log_expected = tf.math.log(expected)
+        return self._sampled_loss(
+            states,
+            labels,
+            sampled,
+            tf.gather(log_expected, labels),
+            tf.gather(log_expected, tf.cast(sampled, tf.int32)),
         )
 
+    def _sampled_loss(
+        self,
+        states: tf.Tensor,
+        labels: tf.Tensor,
+        negatives: tf.Tensor,
+        log_q_labels: tf.Tensor,
+        log_q_negatives: tf.Tensor,
+    ) -> tf.Tensor:
+        """``-log softmax`` of the target among :func:`tfrec.layers.corrected_logits`: ``[N]``."""
+        table = self.encoder.item_embedding
+        logits = corrected_logits(
+            table.embeddings,
+            states,
+            labels,
+            negatives,
+            log_q_labels,
+            log_q_negatives,
+            biases=table.output_bias,
+        )
+        return -tf.nn.log_softmax(logits)[:, 0]
+
     def train_step(self, data: Any) -> dict[str, tf.Tensor]:
+        """One optimizer step on ``(history, targets)``; returns the running mean loss.
+
+        Under a ``tf.distribute`` strategy the optimizer sums the replicas' gradients, so each
+        replica differentiates ``tf.nn.compute_average_loss`` over ``N * num_replicas`` (its
+        ``N`` targets): its mean divided by the number of replicas, the step of the mean of the
+        replicas' losses. The reported loss is the replicas' mean of their means.
+        """
         history, targets = data
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
         with tf.GradientTape() as tape:
-            loss = self.next_item_loss(history, targets, training=True)
+            losses = self._target_losses(history, targets, training=True)
+            count = tf.maximum(tf.size(losses), 1)  # a replica's share may hold no target
+            scaled = tf.nn.compute_average_loss(losses, global_batch_size=count * replicas)
         variables = self.trainable_variables
-        self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        self.loss_tracker.update_state(loss)
+        self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        mean = tf.math.divide_no_nan(tf.reduce_sum(losses), tf.cast(tf.size(losses), tf.float32))
+        self.loss_tracker.update_state(mean)
         return {"loss": self.loss_tracker.result()}
 
     def test_step(self, data: Any) -> dict[str, tf.Tensor]:

@@ -3,15 +3,12 @@
 from tfrec.networks.actor import ActorNetwork
 from tfrec.networks.behavior import BehaviorHead
 from tfrec.networks.masking import mask_consumed_logits, mask_reserved_logits
-from tfrec.networks.sampled import SAMPLERS, sampled_logits
 from tfrec.networks.value import ValueHead
 
 __all__ = [
-    "SAMPLERS",
     "ActorNetwork",
     "BehaviorHead",
     "ValueHead",
     "mask_consumed_logits",
     "mask_reserved_logits",
-    "sampled_logits",
 ]

@@ -13,18 +13,17 @@ from typing import Any
 import tensorflow as tf
 
 from tfrec.layers.embedding import ItemEmbedding
+from tfrec.networks.catalog_head import CatalogHead
 
 __all__ = ["BehaviorHead"]
 
 
 @tf.keras.utils.register_keras_serializable(package="tfrec")
-class BehaviorHead(tf.keras.layers.Layer):
+class BehaviorHead(CatalogHead):
     """Softmax head estimating the logging policy β̂(a|s) from a (gradient-stopped) state.
 
-    Args:
-      vocab_size: number of item indices including padding (0) and OOV (1).
-      state_dim: size of the encoder state it reads.
-      **kwargs: forwarded to ``tf.keras.layers.Layer``.
+    Args: those of :class:`~tfrec.networks.catalog_head.CatalogHead` (``vocab_size``,
+    ``state_dim``).
 
     Call:
       ``state`` float ``[batch, state_dim]`` -> logits ``[batch, vocab_size]`` (0 and 1 masked with
@@ -32,9 +31,7 @@ class BehaviorHead(tf.keras.layers.Layer):
     """
 
     def __init__(self, vocab_size: int, state_dim: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.vocab_size = int(vocab_size)
-        self.state_dim = int(state_dim)
+        super().__init__(vocab_size, state_dim, **kwargs)
         self.table = ItemEmbedding(
             self.vocab_size, self.state_dim, use_output_bias=True, name="behavior_table"
         )
@@ -56,8 +53,3 @@ class BehaviorHead(tf.keras.layers.Layer):
     def call(self, state: tf.Tensor) -> tf.Tensor:
         """Returns β̂ logits ``[batch, vocab_size]`` for ``state`` ``[batch, state_dim]``."""
         return self.table.logits(tf.stop_gradient(state))
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"vocab_size": self.vocab_size, "state_dim": self.state_dim})
-        return config

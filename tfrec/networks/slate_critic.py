@@ -25,24 +25,21 @@ import numpy as np
 import tensorflow as tf
 
 from tfrec.layers.embedding import ItemEmbedding
+from tfrec.networks.catalog_head import CatalogHead
 
 __all__ = ["SlateCritic"]
 
 
 @tf.keras.utils.register_keras_serializable(package="tfrec")
-class SlateCritic(tf.keras.layers.Layer):
+class SlateCritic(CatalogHead):
     """Click model + per-item values over a catalog (see the module docstring).
 
-    Args:
-      vocab_size: number of item indices including padding (0) and OOV (1).
-      state_dim: size of the encoder state it reads.
-      **kwargs: forwarded to ``tf.keras.layers.Layer``.
+    Args: those of :class:`~tfrec.networks.catalog_head.CatalogHead` (``vocab_size``,
+    ``state_dim``).
     """
 
     def __init__(self, vocab_size: int, state_dim: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.vocab_size = int(vocab_size)
-        self.state_dim = int(state_dim)
+        super().__init__(vocab_size, state_dim, **kwargs)
         self.click_table = ItemEmbedding(
             self.vocab_size, self.state_dim, use_output_bias=True, name="click_table"
         )
@@ -97,8 +94,3 @@ class SlateCritic(tf.keras.layers.Layer):
     def call(self, states: tf.Tensor, slates: tf.Tensor) -> tf.Tensor:
         """Same as :meth:`slate_value`."""
         return self.slate_value(states, slates)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"vocab_size": self.vocab_size, "state_dim": self.state_dim})
-        return config

@@ -161,7 +161,7 @@ def build_agent(
       config: agent hyper-parameters (``experience=None`` builds an impressions agent).
       encoder: the state encoder (its ``item_embedding.vocab_size`` is the catalog's).
       max_len: history window of the observations.
-      item_frequencies: ``[vocab_size]`` counts (for ``sampler="unigram"``).
+      item_frequencies: ``[vocab_size]`` counts (for ``sampler="popularity"``; ranks of ``"log_uniform"``).
       train_step_counter: optional int64 counter.
       seed: seed of the agent's sampling generators (collect policy, sampled softmax).
 

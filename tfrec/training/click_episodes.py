@@ -15,12 +15,12 @@ import collections
 
 import numpy as np
 import tensorflow as tf
-from tf_agents.trajectories import time_step as ts
 from tf_agents.trajectories import trajectory
 
 from tfrec.agents.reinforce import LOG_PROPENSITY
 from tfrec.policies.topk import LOG_PROBABILITY
 from tfrec.specs import FIRST_ITEM_INDEX
+from tfrec.training.episode_rows import empty_step_types, fill_episode_row
 from tfrec.training.episode_store import EpisodeFifo, StepObserver
 
 __all__ = ["ClickCollector", "EpisodeBuffer"]
@@ -95,20 +95,14 @@ class EpisodeBuffer(EpisodeFifo):
         reward = np.zeros((batch_size, steps), np.float32)
         log_prop = np.zeros((batch_size, steps), np.float32)
         discount = np.ones((batch_size, steps), np.float32)
-        step_type = np.full((batch_size, steps), ts.StepType.LAST, np.int32)
-        next_step_type = np.full((batch_size, steps), ts.StepType.FIRST, np.int32)
+        step_type, next_step_type = empty_step_types(batch_size, steps)
         for row, index in enumerate(chosen):
             episode = self._episodes[index]
             n = len(episode.items)
-            obs[row, :n] = episode.observations
-            obs[row, n:] = episode.observations[-1]
+            fill_episode_row(row, episode.observations, obs, step_type, next_step_type)
             action[row, :n] = episode.items
             reward[row, :n] = episode.rewards
             log_prop[row, :n] = episode.log_propensities
-            step_type[row, :n] = ts.StepType.MID
-            step_type[row, 0] = ts.StepType.FIRST
-            next_step_type[row, : n - 1] = ts.StepType.MID
-            next_step_type[row, n - 1] = ts.StepType.LAST
             discount[row, n - 1] = 0.0
         return trajectory.Trajectory(
             step_type=tf.constant(step_type),

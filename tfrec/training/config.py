@@ -18,7 +18,7 @@ from typing import Any
 
 from tfrec.agents.corrections import DEFAULT_WEIGHT_CAP
 from tfrec.agents.reinforce import CORRECTIONS, CRITICS, EXPERIENCES
-from tfrec.networks.sampled import SAMPLERS
+from tfrec.layers.sampled_softmax import DRAWN_SAMPLERS, check_sampler
 from tfrec.policies.slate_distribution import SLATE_MODELS
 from tfrec.specs import NUM_RESERVED
 from tfrec.training.distribute import validate_strategy_name
@@ -146,7 +146,9 @@ class AgentConfig:
       exclude_history: the policies never recommend items of the history window.
       sampled_softmax_threshold: sampled softmax above this vocabulary size (None: never).
       num_sampled: sampled negatives per batch.
-      sampler: ``"log_uniform"`` or ``"unigram"``.
+      sampler: negatives of the sampled softmax, one of ``tfrec.layers.DRAWN_SAMPLERS``:
+        ``"log_uniform"`` (Zipf over the popularity ranks), ``"popularity"`` (unigram: counts
+        + 1; old name ``"unigram"``) or ``"uniform"``.
     """
 
     experience: str | None = None
@@ -223,10 +225,7 @@ class AgentConfig:
             raise ValueError(
                 f"AgentConfig.optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}."
             )
-        if self.sampler not in SAMPLERS:
-            raise ValueError(
-                f"AgentConfig.sampler must be one of {SAMPLERS}, got {self.sampler!r}."
-            )
+        check_sampler(self.sampler, DRAWN_SAMPLERS, "AgentConfig.sampler", aliases=True)
         if self.gamma is not None and not 0.0 <= self.gamma <= 1.0:
             raise ValueError(f"AgentConfig.gamma must be in [0, 1], got {self.gamma}.")
         _positive(

@@ -12,11 +12,12 @@ Strategies (``STRATEGIES``):
   and the worker with ``task.index == 0`` is the chief that writes the checkpoints.
 
 The global batch (``OfflineConfig.batch_size``, ``SupervisedConfig.batch_size``) is split across
-the replicas. tfrec losses are means over the local batch, so the optimizer must *average* the
-per-replica gradients instead of summing them (Keras' default); :func:`average_across_replicas`
-does that through Keras' documented ``Optimizer.aggregate_gradients`` hook, so that one step on
-``n`` replicas approximates one step on one device with the whole batch (exactly when every
-replica's loss averages the same number of terms).
+the replicas, and the optimizer *sums* the replicas' gradients (TensorFlow's custom-training-loop
+convention). tfrec's losses are means over the local batch, so each custom train step scales its
+loss to the replica's share, ``tf.nn.compute_average_loss`` style: ``NextItemModel.train_step``
+and the REINFORCE agent's ``total_loss`` (:mod:`tfrec.agents.replicas`) divide by the number of
+replicas. One step on ``n`` replicas then approximates one step on one device with the whole batch
+(exactly when every replica's loss averages the same number of terms).
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ import tensorflow as tf
 __all__ = [
     "STRATEGIES",
     "add_strategy_argument",
-    "average_across_replicas",
     "check_global_batch",
     "is_chief",
     "make_strategy",
@@ -179,53 +179,6 @@ def check_global_batch(batch_size: int, strategy: tf.distribute.Strategy) -> Non
             f"batch_size={batch_size} is the global batch, split over {replicas} replicas: it "
             f"must be >= {replicas} (use a multiple of {replicas})."
         )
-
-
-def _scale(gradient: Any, factor: float) -> Any:
-    if gradient is None:
-        return None
-    if isinstance(gradient, tf.IndexedSlices):
-        return tf.IndexedSlices(gradient.values * factor, gradient.indices, gradient.dense_shape)
-    return gradient * factor
-
-
-class _ReplicaMean:
-    """Mixin: Keras' cross-replica gradient sum divided by the number of replicas."""
-
-    def aggregate_gradients(self, grads_and_vars: list) -> list:
-        summed = super().aggregate_gradients(grads_and_vars)  # type: ignore[misc]
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        if replicas == 1:
-            return summed
-        return [(_scale(grad, 1.0 / replicas), var) for grad, var in summed]
-
-
-def average_across_replicas(
-    optimizer: tf.keras.optimizers.Optimizer,
-) -> tf.keras.optimizers.Optimizer:
-    """Makes a Keras optimizer average, not sum, the gradients of the replicas.
-
-    Keras sums the per-replica gradients (it expects losses already divided by the global
-    batch); tfrec's losses are local means, so the sum would multiply the step by the number of
-    replicas. This overrides ``Optimizer.aggregate_gradients`` (the hook Keras documents for
-    custom aggregation) on this instance's class. Without a strategy (one replica) nothing
-    changes. Call it before the optimizer's first step.
-
-    Args:
-      optimizer: a ``tf.keras`` optimizer (e.g. the agent's or a compiled model's).
-
-    Returns:
-      The same optimizer object.
-
-    Raises:
-      TypeError: if it is not a ``tf.keras.optimizers.Optimizer``.
-    """
-    if not isinstance(optimizer, tf.keras.optimizers.Optimizer):
-        raise TypeError(f"expected a tf.keras optimizer, got {type(optimizer).__name__}.")
-    base = type(optimizer)
-    if not issubclass(base, _ReplicaMean):
-        optimizer.__class__ = type(f"ReplicaMean{base.__name__}", (_ReplicaMean, base), {})
-    return optimizer
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:

@@ -22,7 +22,6 @@ import collections
 
 import numpy as np
 import tensorflow as tf
-from tf_agents.trajectories import time_step as ts
 from tf_agents.trajectories import trajectory
 
 from tfrec.specs import (
@@ -31,6 +30,7 @@ from tfrec.specs import (
     INCLUSION_PROPENSITY,
     SLATE_LOG_PROPENSITY,
 )
+from tfrec.training.episode_rows import empty_step_types, fill_episode_row
 from tfrec.training.episode_store import EpisodeFifo, StepObserver
 
 __all__ = ["ImpressionBuffer", "ImpressionCollector", "ImpressionEpisode"]
@@ -114,23 +114,17 @@ class ImpressionBuffer(EpisodeFifo):
         inclusion = np.ones((batch, steps, k), np.float32)
         click = np.full((batch, steps), -1, np.int32)
         discount = np.ones((batch, steps), np.float32)
-        step_type = np.full((batch, steps), ts.StepType.LAST, np.int32)
-        next_step_type = np.full((batch, steps), ts.StepType.FIRST, np.int32)
+        step_type, next_step_type = empty_step_types(batch, steps)
         for row, episode in enumerate(episodes):
             n = len(episode.rewards)
             if n > self._max_steps:
                 raise ValueError(f"episode of {n} steps exceeds max_steps={self._max_steps}.")
-            obs[row, :n] = episode.observations
-            obs[row, n:] = episode.observations[-1]
+            fill_episode_row(row, episode.observations, obs, step_type, next_step_type)
             action[row, :n] = episode.slates
             reward[row, :n] = episode.rewards
             slate_log_prop[row, :n] = episode.slate_log_propensities
             inclusion[row, :n] = episode.inclusions
             click[row, :n] = episode.clicks
-            step_type[row, :n] = ts.StepType.MID
-            step_type[row, 0] = ts.StepType.FIRST
-            next_step_type[row, : n - 1] = ts.StepType.MID
-            next_step_type[row, n - 1] = ts.StepType.LAST
             if episode.terminated:
                 discount[row, n - 1] = 0.0
         return trajectory.Trajectory(

@@ -25,7 +25,6 @@ from tfrec.training.builders import build_agent, build_encoder, warm_start_encod
 from tfrec.training.checkpoints import make_checkpoint_manager, restore_latest
 from tfrec.training.config import AgentConfig, EncoderConfig, OfflineConfig
 from tfrec.training.distribute import (
-    average_across_replicas,
     check_global_batch,
     is_chief,
     make_strategy,
@@ -55,8 +54,9 @@ def train_offline(
 
     Under a ``tf.distribute`` strategy each batch is split across the replicas
     (``strategy.experimental_distribute_dataset``), every replica runs ``agent.train`` on its
-    part, and the optimizer averages the replicas' gradients
-    (:func:`tfrec.training.distribute.average_across_replicas`). The agent must have been built
+    part with its loss divided by the number of replicas (:mod:`tfrec.agents.replicas`), so the
+    optimizer's sum of the replicas' gradients is the gradient of their mean loss (an agent
+    ``gradient_clipping`` norm applies to each replica's share). The agent must have been built
     under ``strategy.scope()`` with a ``train_step_counter`` aggregated ``ONLY_FIRST_REPLICA``
     (``tf_agents.train.utils.train_utils.create_train_step()``), as :func:`train_from_log` does.
     Batches smaller than the number of replicas (an epoch's last one) are skipped.
@@ -86,16 +86,20 @@ def train_offline(
     start = int(agent.train_step_counter.numpy())
     dataset = dataset.repeat()
     if replicas > 1:
-        average_across_replicas(agent._optimizer)  # noqa: SLF001 (TF-Agents keeps it private)
         dataset = dataset.filter(lambda batch: tf.shape(batch.action)[0] >= replicas)
     iterator = iter(strategy.experimental_distribute_dataset(dataset.skip(start)))
 
     @common.function
     def train_step(iterator: Any) -> Any:
         loss_info = strategy.run(agent.train, args=(next(iterator),))
-        return tf.nest.map_structure(
-            lambda value: strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None),
-            loss_info,
+        # Each replica's loss is its share (loss / replicas): their sum is the mean loss. The
+        # other terms are per-replica means.
+        return loss_info._replace(
+            loss=strategy.reduce(tf.distribute.ReduceOp.SUM, loss_info.loss, axis=None),
+            extra=tf.nest.map_structure(
+                lambda value: strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None),
+                loss_info.extra,
+            ),
         )
 
     saved_step = None
@@ -220,27 +224,21 @@ def train_from_log(
     # (the sampled-softmax negatives come from the agent's own tracked generator).
     tf.keras.backend.experimental.enable_tf_random_generator()
     tf.keras.utils.set_random_seed(offline_config.seed)
-    if holds_impressions:
-        dataset = impression_dataset(
-            log,
-            vocabulary,
-            encoder_config.max_len,
-            offline_config.max_steps,
-            offline_config.batch_size,
-            shuffle=True,
-            seed=offline_config.seed,
-            session_gap=offline_config.session_gap,
-        )
-    else:
-        dataset = session_dataset(
-            sequences,
-            encoder_config.max_len,
-            offline_config.max_steps,
-            offline_config.batch_size,
-            shuffle=True,
-            seed=offline_config.seed,
-            session_gap=offline_config.session_gap,
-        )
+    # impression_dataset(log, vocabulary, ...) or session_dataset(sequences, ...).
+    make_dataset, source = (
+        (impression_dataset, (log, vocabulary))
+        if holds_impressions
+        else (session_dataset, (sequences,))
+    )
+    dataset = make_dataset(
+        *source,
+        encoder_config.max_len,
+        offline_config.max_steps,
+        offline_config.batch_size,
+        shuffle=True,
+        seed=offline_config.seed,
+        session_gap=offline_config.session_gap,
+    )
     with strategy.scope():
         encoder = build_encoder(encoder_config, vocabulary.size)
         if warm_start is not None:

@@ -26,18 +26,12 @@ import tensorflow as tf
 from tfrec.data import EvalSet, Sequences, sequence_batches_per_epoch, sequence_dataset
 from tfrec.encoders import SequenceEncoder
 from tfrec.evaluation.ranking import evaluate_ranking
-from tfrec.models.next_item import (
-    LOSSES,
-    NEGATIVE_SAMPLERS,
-    REPEAT_BIAS_NEEDS_FULL,
-    NextItemModel,
-    sampling_distribution,
-)
+from tfrec.layers.sampled_softmax import SAMPLERS, check_sampler, sampling_distribution
+from tfrec.models.next_item import LOSSES, REPEAT_BIAS_NEEDS_FULL, NextItemModel
 from tfrec.specs import NUM_RESERVED
 from tfrec.training.builders import build_encoder
 from tfrec.training.config import EncoderConfig
 from tfrec.training.distribute import (
-    average_across_replicas,
     check_global_batch,
     make_strategy,
     validate_strategy_name,
@@ -102,9 +96,10 @@ class SupervisedConfig:
         :meth:`resolved_loss`).
       full_softmax_max_items: the ``"auto"`` threshold.
       num_sampled: negatives per batch for the sampled softmax.
-      sampler: negatives of the sampled softmax, ``tfrec.models.NEGATIVE_SAMPLERS``:
-        ``"uniform"``, ``"popularity"`` (logQ-corrected), ``"log_uniform"`` or ``"in_batch"``
-        (the batch's other targets, logQ-corrected).
+      sampler: negatives of the sampled softmax, ``tfrec.layers.SAMPLERS``:
+        ``"uniform"``, ``"popularity"`` (``(count + 1) ** popularity_exponent``),
+        ``"log_uniform"`` (Zipf over the popularity ranks) or ``"in_batch"`` (the batch's other
+        targets), all logQ-corrected.
       popularity_exponent: exponent of the counts in the popularity sampler.
       metric_k: K of the validation NDCG@K used for early stopping.
       exclude_history: mask history items when computing the validation metric.
@@ -153,8 +148,7 @@ class SupervisedConfig:
         validate_strategy_name(self.strategy, "SupervisedConfig.strategy")
         if self.loss not in (*LOSSES, "auto"):
             raise ValueError(f"loss must be one of {(*LOSSES, 'auto')}, got {self.loss!r}.")
-        if self.sampler not in NEGATIVE_SAMPLERS:
-            raise ValueError(f"sampler must be one of {NEGATIVE_SAMPLERS}, got {self.sampler!r}.")
+        check_sampler(self.sampler, SAMPLERS, "SupervisedConfig.sampler")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(
                 f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}."
@@ -314,7 +308,8 @@ def build_next_item_model(
       item_counts: float ``[vocab_size]`` training counts (needed by the popularity and
         log-uniform samplers of ``loss="sampled"``).
       strategy: the ``tf.distribute`` strategy whose scope holds the variables (None: the
-        current one). Its optimizer averages the replicas' gradients.
+        current one). ``NextItemModel.train_step`` scales each replica's loss
+        (``tf.nn.compute_average_loss``) so the optimizer's sum of gradients is their mean.
       steps_per_epoch: batches per epoch, for ``lr_schedule="cosine"`` (decay over
         ``config.epochs`` epochs).
 
@@ -368,7 +363,7 @@ def _build_next_item_model(
         )
     else:
         optimizer = tf.keras.optimizers.Adam(rate, **clip)
-    model.compile(optimizer=average_across_replicas(optimizer))
+    model.compile(optimizer=optimizer)
     return model
 
 
