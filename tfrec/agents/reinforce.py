@@ -53,15 +53,14 @@ from tf_agents.agents.reinforce import reinforce_agent
 from tf_agents.specs import tensor_spec
 from tf_agents.trajectories import time_step as ts
 from tf_agents.trajectories import trajectory
-from tf_agents.utils import common
 
 from tfrec.agents import corrections
 from tfrec.agents.arguments import EXPERIENCES, check_agent_arguments
 from tfrec.agents.impression_losses import ImpressionLossMixin
 from tfrec.agents.loss_info import TopKReinforceLossInfo, masked_mean
 from tfrec.agents.replicas import replica_share_of_loss
-from tfrec.networks.actor import ActorNetwork
 from tfrec.layers.sampled_softmax import sampled_logits
+from tfrec.networks.actor import ActorNetwork
 from tfrec.policies.slate_sampling import SlateSamplingPolicy
 from tfrec.policies.topk import BoltzmannTopKPolicy, GreedyTopKPolicy
 from tfrec.specs import (
@@ -469,23 +468,7 @@ class TopKOffPolicyReinforceAgent(ImpressionLossMixin, reinforce_agent.Reinforce
         policy_gradient_loss = -masked_mean(
             step_weights * tf.stop_gradient(advantages) * log_pi, mask
         )
-        entropy_loss = tf.constant(0.0)
-        if self._entropy_regularization:
-            entropy_loss = -self._entropy_regularization * masked_mean(entropy, mask)
-        regularization_loss = tf.nn.scale_regularization_loss(network.losses)
-        total = policy_gradient_loss + behavior_loss + value_loss + entropy_loss
-        total += regularization_loss
-
-        extra = TopKReinforceLossInfo(
-            policy_gradient_loss=policy_gradient_loss,
-            behavior_loss=behavior_loss,
-            value_estimation_loss=value_loss,
-            entropy_regularization_loss=entropy_loss,
-            regularization_loss=regularization_loss,
-            mean_weight=masked_mean(step_weights, mask),
-            mean_log_pi=masked_mean(log_pi, mask),
+        diagnostics = (masked_mean(step_weights, mask), masked_mean(log_pi, mask))
+        return self._loss_info(
+            policy_gradient_loss, behavior_loss, value_loss, entropy, mask, diagnostics
         )
-        common.summarize_scalar_dict(
-            {**extra._asdict(), "total_loss": total}, self.train_step_counter, name_scope="Losses/"
-        )
-        return tf_agent.LossInfo(total, extra)
