@@ -25,6 +25,7 @@ from tfrec.cli.common import (
     simulator_config,
 )
 from tfrec.cli.flags import config_from_flags, flag_values
+from tfrec.layers.sampled_softmax import SAMPLERS
 from tfrec.training.distribute import STRATEGIES
 
 # Config fields given by flags (`tfrec.cli.flags`: "field" or "field=flag destination").
@@ -227,7 +228,7 @@ def register(commands: Any) -> None:
     )
     train.add_argument(
         "--sampler",
-        choices=("uniform", "popularity", "log_uniform", "in_batch"),
+        choices=SAMPLERS,
         help="supervised: negatives of the sampled softmax (logQ-corrected)",
     )
     train.add_argument(
