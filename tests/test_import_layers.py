@@ -19,7 +19,7 @@ import tfrec
 ROOT = Path(tfrec.__file__).parent
 
 # data, layers -> encoders -> models, networks, environments -> policies -> agents, evaluation
-# -> training, export -> workflow -> cli. Layer 0 holds the leaves that import no subpackage.
+# -> training, export -> cli. Layer 0 holds the leaves that import no subpackage.
 LAYERS = {
     "_quiet": 0,
     "_version": 0,
@@ -37,7 +37,6 @@ LAYERS = {
     "evaluation": 5,
     "training": 6,
     "export": 6,
-    "workflow": 7,
     "settings": 7,
     "cli": 8,
 }

@@ -154,7 +154,6 @@ _SUBPACKAGES = (
     "settings",
     "specs",
     "training",
-    "workflow",
 )
 
 __all__ = ["TF_AGENTS_REQUIREMENT", "__version__", "install_hint", *_SUBPACKAGES]

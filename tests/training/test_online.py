@@ -11,10 +11,11 @@ from tf_agents.trajectories import time_step as ts
 
 from tfrec.environments.catalog import CatalogConfig
 from tfrec.environments.simulator import InterestEvolutionConfig, InterestEvolutionEnv
+from tfrec.evaluation.rollouts import evaluate_policy
 from tfrec.training.builders import build_agent, build_encoder
 from tfrec.training.click_episodes import ClickCollector, EpisodeBuffer
 from tfrec.training.config import AgentConfig, EncoderConfig, OnlineConfig
-from tfrec.training.online import evaluate_return, train_in_simulator
+from tfrec.training.online import train_in_simulator
 
 FIRST, MID, LAST = int(ts.StepType.FIRST), int(ts.StepType.MID), int(ts.StepType.LAST)
 
@@ -123,8 +124,8 @@ def test_click_only_online_training_beats_random_slates():
     assert history.eval_steps[0] == 0 and len(history.eval_returns) == 3
     assert len(history.steps) == 40
     eval_env = InterestEvolutionEnv(config, batch_size=16, seed=7)
-    trained = evaluate_return(eval_env, agent.policy, 64)
+    trained = evaluate_policy(eval_env, agent.policy, 64).mean_return
     eval_env = InterestEvolutionEnv(config, batch_size=16, seed=7)
-    random = evaluate_return(eval_env, UniformSlatePolicy(eval_env), 64)
+    random = evaluate_policy(eval_env, UniformSlatePolicy(eval_env), 64).mean_return
     print(f"trained greedy return {trained:.2f} vs uniform random {random:.2f}")
     assert trained > random

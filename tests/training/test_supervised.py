@@ -12,6 +12,7 @@ from tfrec.data import Sequences, leave_last_out, sequence_dataset
 from tfrec.encoders import SequenceEncoder
 from tfrec.layers import sampling_distribution
 from tfrec.models import NextItemModel
+from tfrec.training.config import EncoderConfig
 from tfrec.training.supervised import (
     RankingCallback,
     SupervisedConfig,
@@ -20,7 +21,6 @@ from tfrec.training.supervised import (
     supervised_encoder,
     train_next_item_model,
 )
-from tfrec.training.config import EncoderConfig
 
 VOCAB = 12  # items 2..11
 
@@ -220,7 +220,9 @@ def test_repeat_bias_learns_negative_weight_on_sequences_without_repeats() -> No
     config = _tiny_config(repeat_bias=True)
     model = build_next_item_model(config, VOCAB)
     assert model.encoder.repeat_weight is not None
-    model.fit(sequence_dataset(seqs, config.encoder.max_len, config.batch_size), epochs=3, verbose=0)
+    model.fit(
+        sequence_dataset(seqs, config.encoder.max_len, config.batch_size), epochs=3, verbose=0
+    )
     assert float(model.encoder.repeat_weight) < -0.1
 
 

@@ -111,6 +111,24 @@ class SlateEnvironment(py_environment.PyEnvironment, abc.ABC):
             "click_position": np.full(b, -1, np.int32),
         }
 
+    def _init_from_config(
+        self, num_items: int, config: Any, batch_size: int, seed: int | None
+    ) -> None:
+        """``__init__`` of a simulator whose config holds ``slate_size``, ``max_len``, ``max_steps``.
+
+        Also keeps the config as ``self.config``.
+        """
+        SlateEnvironment.__init__(
+            self,
+            num_items=num_items,
+            slate_size=config.slate_size,
+            max_len=config.max_len,
+            max_steps=config.max_steps,
+            batch_size=batch_size,
+            seed=seed,
+        )
+        self.config = config
+
     # -- TF-Agents interface ----------------------------------------------------------------
     @property
     def batched(self) -> bool:

@@ -79,15 +79,7 @@ class InterestEvolutionEnv(SlateEnvironment):
         seed: int | None = 0,
     ):
         config = config or InterestEvolutionConfig()
-        super().__init__(
-            num_items=config.catalog.num_items,
-            slate_size=config.slate_size,
-            max_len=config.max_len,
-            max_steps=config.max_steps,
-            batch_size=batch_size,
-            seed=seed,
-        )
-        self.config = config
+        self._init_from_config(config.catalog.num_items, config, batch_size, seed)
         self.catalog = Catalog.generate(config.catalog, np.random.default_rng(config.catalog_seed))
         self.user_model = UserModel(config.users, self.catalog, reward_type=config.reward)
         self.user_state: UserState = self.user_model.sample(batch_size, self._rng)

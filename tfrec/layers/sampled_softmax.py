@@ -226,9 +226,7 @@ def sampled_logits(
         true_expected = proposal.expected_count(classes, num_sampled)
         sampled_expected = proposal.expected_count(sampled, num_sampled)
     else:
-        sampled, true_expected, sampled_expected = proposal.draw_unique(
-            classes, num_sampled, seed
-        )
+        sampled, true_expected, sampled_expected = proposal.draw_unique(classes, num_sampled, seed)
     negatives = proposal.to_items(sampled) + FIRST_ITEM_INDEX
     return corrected_logits(
         embeddings,

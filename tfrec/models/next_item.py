@@ -240,9 +240,8 @@ class NextItemModel(tf.keras.Model):
           with ``m = num_sampled`` and the negatives equal to ``y`` removed.
         """
         if sampled is None:
-            sampled = tf.random.categorical(
-                self.sampling_log_probs[tf.newaxis], self.num_sampled
-            )[0]
+            log_q = self.sampling_log_probs[tf.newaxis]
+            sampled = tf.random.categorical(log_q, self.num_sampled)[0]
         expected = float(self.num_sampled) * tf.exp(self.sampling_log_probs)
         log_expected = tf.math.log(expected)
         return self._sampled_loss(

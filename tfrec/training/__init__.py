@@ -16,7 +16,7 @@ from tfrec.training.fit_controls import TrainingBudget, WarmupCosine
 from tfrec.training.guards import NonFiniteLossError, NonFiniteLossGuard, check_finite_loss
 from tfrec.training.impressions import ImpressionBuffer, ImpressionCollector, ImpressionEpisode
 from tfrec.training.offline import OfflineResult, train_from_log, train_offline
-from tfrec.training.online import evaluate_return, train_in_simulator
+from tfrec.training.online import train_in_simulator
 from tfrec.training.optimizers import LazyAdam
 from tfrec.training.resume import (
     CorruptCheckpointWarning,
@@ -76,7 +76,6 @@ __all__ = [
     "inference_scorer",
     "train_next_item_model",
     "check_finite_loss",
-    "evaluate_return",
     "make_checkpoint_manager",
     "make_optimizer",
     "make_strategy",

@@ -20,8 +20,12 @@ from tf_agents.trajectories import trajectory
 from tfrec.agents.reinforce import LOG_PROPENSITY
 from tfrec.policies.topk import LOG_PROBABILITY
 from tfrec.specs import FIRST_ITEM_INDEX
-from tfrec.training.episode_rows import empty_step_types, fill_episode_row
-from tfrec.training.episode_store import EpisodeFifo, StepObserver
+from tfrec.training.episode_store import (
+    EpisodeFifo,
+    StepObserver,
+    empty_step_types,
+    fill_episode_row,
+)
 
 __all__ = ["ClickCollector", "EpisodeBuffer"]
 

@@ -5,6 +5,12 @@ environment step; :class:`StepObserver` keeps the batched transition between the
 per-user episodes in progress, and saves them for a resumable loop. :class:`EpisodeFifo` is the
 bounded FIFO of finished episodes with a seeded uniform sampler, whose contents and sampler state
 a checkpoint can hold (``tfrec.training.online.train_in_simulator``).
+
+Sampled episodes become padded ``[batch, steps]`` trajectory rows (:func:`empty_step_types`,
+:func:`fill_episode_row`): a row holds one episode of ``n`` real steps, step types ``FIRST, MID,
+..., MID`` then ``LAST`` padding, next-step types ``MID, ..., MID, LAST`` then ``FIRST`` padding
+(the padding steps are episode boundaries, which the agent's losses mask out), and the last
+observation repeated over the padding.
 """
 
 from __future__ import annotations
@@ -13,9 +19,10 @@ import collections
 from typing import Any
 
 import numpy as np
+from tf_agents.trajectories import time_step as ts
 from tf_agents.trajectories import trajectory
 
-__all__ = ["EpisodeFifo", "StepObserver"]
+__all__ = ["EpisodeFifo", "StepObserver", "empty_step_types", "fill_episode_row"]
 
 
 class EpisodeFifo:
@@ -88,3 +95,36 @@ class StepObserver:
         if self._trajectory is None:
             raise RuntimeError("observe_info called before observe_trajectory.")
         return self._trajectory
+
+
+def empty_step_types(batch: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """int32 ``(step_type, next_step_type)``, both ``[batch, steps]``, all padding (boundaries)."""
+    return (
+        np.full((batch, steps), ts.StepType.LAST, np.int32),
+        np.full((batch, steps), ts.StepType.FIRST, np.int32),
+    )
+
+
+def fill_episode_row(
+    row: int,
+    observations: np.ndarray,
+    obs: np.ndarray,
+    step_type: np.ndarray,
+    next_step_type: np.ndarray,
+) -> None:
+    """Writes one episode's observations and step types into row ``row`` (in place).
+
+    Args:
+      row: the row.
+      observations: int ``[n, max_len]`` the episode's observations, one per real step.
+      obs: int ``[batch, steps, max_len]``; the padding steps repeat the last observation.
+      step_type: int32 ``[batch, steps]`` from :func:`empty_step_types`.
+      next_step_type: int32 ``[batch, steps]`` from :func:`empty_step_types`.
+    """
+    n = len(observations)
+    obs[row, :n] = observations
+    obs[row, n:] = observations[-1]
+    step_type[row, :n] = ts.StepType.MID
+    step_type[row, 0] = ts.StepType.FIRST
+    next_step_type[row, : n - 1] = ts.StepType.MID
+    next_step_type[row, n - 1] = ts.StepType.LAST

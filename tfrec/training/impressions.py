@@ -30,8 +30,12 @@ from tfrec.specs import (
     INCLUSION_PROPENSITY,
     SLATE_LOG_PROPENSITY,
 )
-from tfrec.training.episode_rows import empty_step_types, fill_episode_row
-from tfrec.training.episode_store import EpisodeFifo, StepObserver
+from tfrec.training.episode_store import (
+    EpisodeFifo,
+    StepObserver,
+    empty_step_types,
+    fill_episode_row,
+)
 
 __all__ = ["ImpressionBuffer", "ImpressionCollector", "ImpressionEpisode"]
 

@@ -52,18 +52,7 @@ from tfrec.training.resume import random_generators, restore_newest_valid
 from tfrec.training.summaries import report_losses, report_return
 from tfrec.training.training_history import TrainingHistory
 
-__all__ = ["ClickCollector", "EpisodeBuffer", "evaluate_return", "train_in_simulator"]
-
-
-def evaluate_return(
-    env: py_environment.PyEnvironment, policy: Any, num_episodes: int, seed: int | None = 0
-) -> float:
-    """Mean episode return of ``policy`` over ``num_episodes`` whole episodes (no length bias).
-
-    A thin wrapper of :func:`tfrec.evaluation.rollouts.evaluate_policy` (which also gives the
-    confidence interval, click rate and coverage).
-    """
-    return evaluate_policy(env, policy, max(num_episodes, 2), seed=seed).mean_return
+__all__ = ["ClickCollector", "EpisodeBuffer", "train_in_simulator"]
 
 
 def _save_loop_state(directory: Path, iteration: int, state: dict[str, Any]) -> None:

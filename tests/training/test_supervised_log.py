@@ -1,9 +1,4 @@
-"""Workflow steps: the training rows of a log.
-
-(The model-folder, greedy-encoder-policy and ranking-table tests moved with their code to
-``tests/export/test_model_dir.py``, ``tests/policies/test_topk.py`` and
-``tests/evaluation/test_compare.py``.)
-"""
+"""Supervised training from a log (``tfrec.training.supervised_log``): the training rows."""
 
 from __future__ import annotations
 
