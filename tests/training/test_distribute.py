@@ -91,6 +91,22 @@ def test_replica_share_keeps_single_device_losses():
     assert replica_share(loss_info) is loss_info  # 1 replica: the loss itself
 
 
+def test_replica_share_divides_the_loss_by_the_replicas_in_sync(monkeypatch):
+    from types import SimpleNamespace
+
+    from tf_agents.agents import tf_agent
+
+    from tfrec.agents.replicas import replica_share
+
+    monkeypatch.setattr(
+        tf.distribute, "get_strategy", lambda: SimpleNamespace(num_replicas_in_sync=4)
+    )
+    extra = {"policy_loss": tf.constant(3.0)}
+    shared = replica_share(tf_agent.LossInfo(tf.constant(2.0), extra))
+    # 4 replicas each contribute 2/4: their SUM is the mean loss; extra terms stay per replica.
+    assert float(shared.loss) == 0.5 and shared.extra is extra
+
+
 def _run_job(mode: str, out: Path, tf_config: dict | None = None) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
     if tf_config is not None:
