@@ -2,6 +2,7 @@
 # The venv is made with the newest supported Python found (3.13, 3.12, 3.11: .ci/find-python);
 # choose one with `PYTHON=python3.12 make install` (or 3.12, or a path to an interpreter).
 PYTHON ?=
+# Expanded only where it is used (wheel-smoke); venv-python calls find-python only when needed.
 PYTHON_EXE = $(shell .ci/find-python $(PYTHON))
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -19,11 +20,11 @@ venv-python:
 	@if test -x $(PY); then \
 	    if test -n "$(PYTHON)"; then \
 	        have=$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
-	        want=$$($(PYTHON_EXE) -c 'import sys; print("%d.%d" % sys.version_info[:2])') || exit 1; \
+	        want=$$($$(.ci/find-python $(PYTHON)) -c 'import sys; print("%d.%d" % sys.version_info[:2])') || exit 1; \
 	        test "$$have" = "$$want" || { echo "$(VENV) has Python $$have, not $$want: rm -rf $(VENV) (or set VENV=.venv-$$want)" >&2; exit 1; }; \
 	    fi; \
 	else \
-	    py="$(PYTHON_EXE)"; test -n "$$py" || exit 1; \
+	    py=$$(.ci/find-python $(PYTHON)) && test -n "$$py" || exit 1; \
 	    echo "creating $(VENV) with $$py"; \
 	    "$$py" -m venv $(VENV) || exit 1; \
 	fi

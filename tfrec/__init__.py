@@ -36,8 +36,9 @@ from tfrec import _quiet  # noqa: E402  (imports no TensorFlow)
 
 # The ``tfrec`` command hides TensorFlow's C++ start-up lines and gym's notice unless --verbose
 # (tfrec/_quiet.py); ``tfrec --verbose`` shows TensorFlow's C++ log lines too.
-_QUIET_START = _quiet.cli_process() and not _quiet.verbose_requested()
-if _quiet.cli_process() and not _QUIET_START:
+_CLI_PROCESS = _quiet.cli_process()
+_QUIET_START = _CLI_PROCESS and not _quiet.verbose_requested()
+if _CLI_PROCESS and not _QUIET_START:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -125,7 +126,8 @@ def _tf_agents_missing() -> bool:
         return True
 
 
-if _tf_agents_missing():
+_TF_AGENTS_MISSING = _tf_agents_missing()
+if _TF_AGENTS_MISSING:
     warnings.warn(
         f"TF-Agents is not installed (tfrec's agents, data pipelines and simulators need it): run "
         f"`{install_hint()}`",
@@ -134,7 +136,7 @@ if _tf_agents_missing():
 if not any(type(f).__name__ == _InstallHintFinder.__name__ for f in sys.meta_path):
     sys.meta_path.append(_InstallHintFinder())
 
-if _QUIET_START and not _tf_agents_missing():
+if _QUIET_START and not _TF_AGENTS_MISSING:
     with _quiet.hidden_stderr():  # TF-Agents imports gym, which prints a deprecation notice
         import tf_agents  # noqa: F401
 
