@@ -144,6 +144,21 @@ def test_estimate_all_names_and_bootstrap(data):
         assert est.lower <= est.value + 1e-12 and est.value - 1e-12 <= est.upper
 
 
+def test_estimate_all_leaves_out_an_undefined_self_normalised_cascade_dr():
+    # The target never reaches position 2 (cascade propensity 0): every SN form that divides by
+    # position 2's mean weight is undefined and left out, the plain forms stay.
+    target = SlatePropensities(
+        joint=[0.05, 0.3], position=[[0.25, 0.5], [1.0, 0.25]], cascade=[[0.25, 0.0], [1.0, 0.0]]
+    )
+    data = SlateData.create(REWARDS, BEHAVIOR, target)
+    terms = ([[0.6, 0.1], [0.5, 0.4]], [[0.7, 0.2], [0.3, 0.5]])
+    out = estimate_all(data, model_terms=terms)
+    assert "cascade-dr" in out and "rips" in out
+    assert "sncascade-dr" not in out and "snrips" not in out
+    with pytest.raises(ValueError, match="mean weight"):
+        cascade_doubly_robust(data, *terms, SN)
+
+
 def test_unbiased_on_simulated_iid_slates():
     """IIPS / RIPS / SIPS / PI recover the target's value on an additive i.i.d. problem."""
     rng = np.random.default_rng(0)

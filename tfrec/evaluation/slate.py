@@ -47,7 +47,8 @@ positions of the units' final weights (the last step of each unit).
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+import functools
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -463,18 +464,18 @@ def estimate_all(
       ``snpi`` far from the logging policy, or a step of the sessions where the target gives
       every logged slate probability 0).
     """
+    runs: dict[str, Any] = {
+        name: functools.partial(fn, data)
+        for name, (fn, kind) in SLATE_ESTIMATORS.items()
+        if getattr(data.behavior, kind) is not None
+    }
+    if model_terms is not None and data.behavior.cascade is not None:
+        runs["cascade-dr"] = functools.partial(cascade_doubly_robust, data, *model_terms)
     out: dict[str, Estimate] = {}
-    for name, (fn, kind) in SLATE_ESTIMATORS.items():
-        if getattr(data.behavior, kind) is None:
-            continue
-        out[name] = fn(data, dataclasses.replace(options, self_normalize=False))
+    for name, run in runs.items():
+        out[name] = run(dataclasses.replace(options, self_normalize=False))
         try:
-            out[f"sn{name}"] = fn(data, dataclasses.replace(options, self_normalize=True))
+            out[f"sn{name}"] = run(dataclasses.replace(options, self_normalize=True))
         except ValueError:  # undefined: some position's mean weight is <= 0
             pass
-    if model_terms is not None and data.behavior.cascade is not None:
-        for sn in (False, True):
-            out["sncascade-dr" if sn else "cascade-dr"] = cascade_doubly_robust(
-                data, *model_terms, dataclasses.replace(options, self_normalize=sn)
-            )
     return out
