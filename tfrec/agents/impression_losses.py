@@ -68,7 +68,10 @@ class ImpressionLossMixin:
         entropy_loss = tf.constant(0.0)
         if self._entropy_regularization:
             entropy_loss = -self._entropy_regularization * masked_mean(entropy, mask)
-        regularization_loss = tf.nn.scale_regularization_loss(self._actor_network.losses)
+        # A plain sum: ``replica_share_of_loss`` divides the whole total by the replicas in sync
+        # (tf.nn.scale_regularization_loss would divide this term a second time).
+        penalties = self._actor_network.losses
+        regularization_loss = tf.add_n(penalties) if penalties else tf.constant(0.0)
         total = policy_gradient_loss + behavior_loss + value_loss + entropy_loss
         total += regularization_loss
         terms = (policy_gradient_loss, behavior_loss, value_loss, entropy_loss, regularization_loss)
