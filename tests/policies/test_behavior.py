@@ -181,3 +181,15 @@ def test_personalized_policy_bad_input_raises():
     time_step = env.reset()
     with pytest.raises(ValueError, match="batched time step"):
         policy.action(time_step._replace(observation=time_step.observation[:2]))
+
+
+def test_sample_iid_per_row_is_the_inverse_cdf_of_each_row():
+    from tfrec.policies.behavior import sample_iid_per_row
+
+    probs = np.array([[0.5, 0.5, 0.0], [0.0, 0.25, 0.75], [0.2, 0.3, 0.5]])
+    draws = sample_iid_per_row(np.random.default_rng(3), probs, 4)
+    # The same uniforms counted against the cumulative masses by brute force.
+    u = np.random.default_rng(3).random((3, 4)) * probs.sum(1, keepdims=True)
+    expected = (np.cumsum(probs, 1)[:, None, :] <= u[:, :, None]).sum(-1)
+    np.testing.assert_array_equal(draws, np.minimum(expected, 2))
+    assert draws.shape == (3, 4) and not (draws[0] == 2).any() and not (draws[1] == 0).any()

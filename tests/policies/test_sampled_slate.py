@@ -66,5 +66,5 @@ def test_bad_arguments_are_one_clear_error() -> None:
         SampledSlatePolicy(
             policy.time_step_spec,
             tensor_spec.to_array_spec(tf.TensorSpec([], tf.int32)),
-            policy._network,
+            policy.actor_network,
         )

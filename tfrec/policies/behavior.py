@@ -60,6 +60,7 @@ __all__ = [
     "iid_slate_info",
     "personalized_probabilities",
     "popularity_softmax",
+    "sample_iid_per_row",
     "slate_propensity_spec",
 ]
 
@@ -122,6 +123,27 @@ def _sample_iid(rng: np.random.Generator, cumulative: np.ndarray, shape: tuple) 
     """Catalog rows ``[*shape]`` drawn i.i.d. by inverse CDF from the cumulative masses ``[N]``."""
     u = rng.random(shape) * cumulative[-1]
     return np.minimum(np.searchsorted(cumulative, u, side="right"), len(cumulative) - 1)
+
+
+def sample_iid_per_row(rng: np.random.Generator, probs: np.ndarray, k: int) -> np.ndarray:
+    """``k`` i.i.d. inverse-CDF draws from each row of ``probs`` (one distribution per user).
+
+    A binary search per row: no ``[B, k, N]`` comparison tensor.
+
+    Args:
+      rng: the policy's generator (one ``[B, k]`` uniform draw per call).
+      probs: float ``[B, N]`` row distributions (need not be normalised).
+      k: draws per row.
+
+    Returns:
+      int64 ``[B, k]`` column indices into ``probs``.
+    """
+    cumulative = np.cumsum(probs, axis=1)
+    u = rng.random((probs.shape[0], k)) * cumulative[:, -1:]
+    rows = np.stack(
+        [np.searchsorted(row, draws, side="right") for row, draws in zip(cumulative, u)]
+    )
+    return np.minimum(rows.reshape(probs.shape[0], k), probs.shape[1] - 1)
 
 
 class PopularitySoftmaxPolicy(py_policy.PyPolicy):
@@ -360,14 +382,7 @@ class PersonalizedSoftmaxPolicy(py_policy.PyPolicy):
     def _action(self, time_step: ts.TimeStep, policy_state: Any) -> policy_step.PolicyStep:
         check_current_users_batch(time_step, self.env.batch_size, type(self).__name__)
         probs = self.probabilities()  # [B, N]
-        cumulative = np.cumsum(probs, axis=1)
-        u = self._rng.random((probs.shape[0], self._k)) * cumulative[:, -1:]
-        # Inverse-CDF sampling per user: the number of cumulative masses <= u (a binary search
-        # per user row; no [B, k, N] comparison tensor).
-        rows = np.stack(
-            [np.searchsorted(row, draws, side="right") for row, draws in zip(cumulative, u)]
-        )
-        rows = np.minimum(rows, probs.shape[1] - 1)
+        rows = sample_iid_per_row(self._rng, probs, self._k)
         info = iid_slate_info(np.take_along_axis(probs, rows, axis=1))
         return policy_step.PolicyStep(
             (rows + FIRST_ITEM_INDEX).astype(np.int32), policy_state, info

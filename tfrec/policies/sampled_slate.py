@@ -24,6 +24,7 @@ from tf_agents.trajectories import policy_step
 from tf_agents.trajectories import time_step as ts
 
 from tfrec.networks.actor import ActorNetwork
+from tfrec.policies.behavior import sample_iid_per_row
 
 __all__ = ["SampledSlatePolicy"]
 
@@ -62,9 +63,14 @@ class SampledSlatePolicy(py_policy.PyPolicy):
                 f"action_spec must be a [k] slate spec, got shape {action_spec.shape}."
             )
         super().__init__(time_step_spec, action_spec)
-        self._network = actor_network
+        self._actor_network = actor_network
         self._k = int(action_spec.shape[0])
         self._rng = np.random.default_rng(seed)
+
+    @property
+    def actor_network(self) -> ActorNetwork:
+        """The network whose softmax π the slates are drawn from (public: exportable)."""
+        return self._actor_network
 
     def item_probabilities(self, observation: np.ndarray) -> np.ndarray:
         """``π(·|history)`` of each history.
@@ -75,12 +81,10 @@ class SampledSlatePolicy(py_policy.PyPolicy):
         Returns:
           float64 ``[n, vocab_size]``, rows summing to 1 (0 on masked items).
         """
-        logits = self._network(tf.constant(observation, tf.int32), training=False)[0].logits
+        logits = self._actor_network(tf.constant(observation, tf.int32), training=False)[0].logits
         return tf.nn.softmax(tf.cast(logits, tf.float64)).numpy()
 
     def _action(self, time_step: Any, policy_state: Any) -> policy_step.PolicyStep:
         probs = self.item_probabilities(np.asarray(time_step.observation))
-        cumulative = np.cumsum(probs, axis=1)
-        u = self._rng.random((probs.shape[0], self._k)) * cumulative[:, -1:]
-        items = np.minimum((cumulative[:, None, :] <= u[:, :, None]).sum(-1), probs.shape[1] - 1)
+        items = sample_iid_per_row(self._rng, probs, self._k)
         return policy_step.PolicyStep(items.astype(np.int32), policy_state, ())
