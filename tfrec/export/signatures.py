@@ -48,7 +48,7 @@ INDICES_SIGNATURE = "serving_indices"
 def _vocabulary_table(
     vocabulary: tf.saved_model.Asset, key: tuple, value: tuple, default: int | str
 ) -> tf.lookup.StaticHashTable:
-    """A lookup table over ``vocabulary.txt`` (line ``i`` holds the id of item index ``i``).
+    """A lookup table over ``vocabulary.txt`` (line ``i`` holds the id of item index ``i + 2``).
 
     Args:
       vocabulary: the SavedModel asset of the vocabulary file.
