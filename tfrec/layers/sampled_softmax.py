@@ -35,6 +35,7 @@ one. Without a generator, TensorFlow's candidate samplers draw ``num_sampled`` *
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -235,7 +236,7 @@ def sampled_logits(
         negatives,
         tf.math.log(true_expected),
         tf.math.log(sampled_expected),
-        biases if biases is not None else tf.zeros([vocab_size], states.dtype),
+        biases,
     )
 
 
@@ -259,7 +260,7 @@ class _Proposal:
                 self.rank = np.empty(num_items, np.int64)
                 self.rank[order] = np.arange(num_items)
 
-    @property
+    @functools.cached_property
     def log_q(self) -> tf.Tensor:
         """float32 ``[num_items]`` ``log Q`` of ``"popularity"``."""
         return tf.constant(np.log(self.unigrams / self.unigrams.sum()), tf.float32)

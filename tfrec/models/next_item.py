@@ -28,6 +28,7 @@ The fit loop, its configuration and the ranking callback are in :mod:`tfrec.trai
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -242,8 +243,7 @@ class NextItemModel(tf.keras.Model):
         if sampled is None:
             log_q = self.sampling_log_probs[tf.newaxis]
             sampled = tf.random.categorical(log_q, self.num_sampled)[0]
-        expected = float(self.num_sampled) * tf.exp(self.sampling_log_probs)
-        log_expected = tf.math.log(expected)
+        log_expected = self.sampling_log_probs + math.log(self.num_sampled)  # log(m Q)
         return self._sampled_loss(
             states,
             labels,

@@ -264,7 +264,6 @@ class RankingCallback(tf.keras.callbacks.Callback):
         self.prefix = prefix
         self.batch_size = batch_size
         self.eval_seconds = 0.0
-        self.results: list[dict[str, float]] = []
         self._scorer = None
 
     def evaluate(self) -> dict[str, float]:
@@ -286,7 +285,6 @@ class RankingCallback(tf.keras.callbacks.Callback):
         start = time.perf_counter()
         metrics = self.evaluate()
         self.eval_seconds += time.perf_counter() - start
-        self.results.append(metrics)
         if logs is not None:
             for k in self.ks:
                 for name in ("hr", "ndcg", "mrr"):
@@ -404,9 +402,11 @@ def train_next_item_model(
     counts = train_seqs.item_counts(vocab_size)
     strategy = strategy or make_strategy(config.strategy)
     check_global_batch(config.batch_size, strategy)
-    steps = sequence_batches_per_epoch(
-        train_seqs, config.encoder.max_len, config.batch_size, config.length_buckets
-    )
+    steps = None  # only the cosine schedule needs it (a windowing pass over the data)
+    if config.lr_schedule == "cosine":
+        steps = sequence_batches_per_epoch(
+            train_seqs, config.encoder.max_len, config.batch_size, config.length_buckets
+        )
     model = build_next_item_model(config, vocab_size, counts, strategy, steps_per_epoch=steps)
     dataset = full_batches(
         sequence_dataset(
