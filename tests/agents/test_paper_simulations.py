@@ -16,6 +16,7 @@ import pytest
 import tensorflow as tf
 
 from tfrec.agents import bandit_simulation as bs
+from tfrec.agents import corrections
 
 LR = 0.1
 SIM1, SIM2 = bs.skewed_behavior_problem(), bs.topk_problem()
@@ -44,24 +45,28 @@ def test_fixed_points_by_hand():
 
 def test_correction_weights_compose_the_paper_corrections():
     log_pi, log_beta = tf.math.log([0.5, 0.02]), tf.math.log([0.1, 0.2])
-    np.testing.assert_allclose(bs.correction_weights(log_pi, log_beta, "none").numpy(), [1, 1])
     np.testing.assert_allclose(
-        bs.correction_weights(log_pi, log_beta, "importance").numpy(), [5.0, 0.1], rtol=1e-6
+        corrections.correction_weights(log_pi, log_beta, "none").numpy(), [1, 1]
+    )
+    np.testing.assert_allclose(
+        corrections.correction_weights(log_pi, log_beta, "importance").numpy(),
+        [5.0, 0.1],
+        rtol=1e-6,
     )
     # Capped at c = 2: min(5, 2) = 2.
     np.testing.assert_allclose(
-        bs.correction_weights(log_pi, log_beta, "importance", weight_cap=2.0).numpy(),
+        corrections.correction_weights(log_pi, log_beta, "importance", weight_cap=2.0).numpy(),
         [2.0, 0.1],
         rtol=1e-6,
     )
     # λ_2 = 2 (1 - π): 2 * 0.5 * 5 = 5, 2 * 0.98 * 0.1 = 0.196.
     np.testing.assert_allclose(
-        bs.correction_weights(log_pi, log_beta, "topk", slate_size=2).numpy(),
+        corrections.correction_weights(log_pi, log_beta, "topk", slate_size=2).numpy(),
         [5.0, 0.196],
         rtol=1e-6,
     )
     with pytest.raises(ValueError, match="correction"):
-        bs.correction_weights(log_pi, log_beta, "bogus")
+        corrections.correction_weights(log_pi, log_beta, "bogus")
 
 
 @pytest.mark.parametrize(

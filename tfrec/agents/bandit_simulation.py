@@ -37,7 +37,6 @@ from tfrec.agents import corrections
 
 __all__ = [
     "BanditProblem",
-    "correction_weights",
     "skewed_behavior_problem",
     "surrogate_loss",
     "topk_optimum",
@@ -158,9 +157,6 @@ def topk_optimum(rewards: np.ndarray, slate_size: int, tol: float = 1e-12) -> np
     return out / out.sum()
 
 
-correction_weights = corrections.correction_weights
-
-
 def surrogate_loss(
     logits: tf.Tensor,
     problem: BanditProblem,
@@ -173,7 +169,7 @@ def surrogate_loss(
     Args:
       logits: float32 ``[N]`` ``θ``.
       problem: rewards, β and ``K``.
-      correction: see :func:`correction_weights`.
+      correction: see :func:`tfrec.agents.corrections.correction_weights`.
       actions: int ``[B]`` actions drawn from β (Monte-Carlo mean); None for the exact
         expectation ``Σ_a β(a) (...)``.
       weight_cap: ``c``; None disables capping.
@@ -184,7 +180,9 @@ def surrogate_loss(
     log_pi = tf.nn.log_softmax(logits)
     log_beta = tf.math.log(tf.constant(problem.behavior, tf.float32))
     rewards = tf.constant(problem.rewards, tf.float32)
-    weights = correction_weights(log_pi, log_beta, correction, problem.slate_size, weight_cap)
+    weights = corrections.correction_weights(
+        log_pi, log_beta, correction, problem.slate_size, weight_cap
+    )
     terms = weights * rewards * log_pi  # [N]
     if actions is None:
         return -tf.reduce_sum(tf.exp(log_beta) * terms)

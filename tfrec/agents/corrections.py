@@ -30,8 +30,10 @@ from tf_agents.trajectories import time_step as ts
 from tf_agents.utils import value_ops
 
 __all__ = [
+    "CORRECTION_KINDS",
     "DEFAULT_WEIGHT_CAP",
     "cap_weights",
+    "correction_weights",
     "discounted_returns",
     "importance_weights",
     "log_inclusion_probability",
