@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tfrec.data import ImpressionLog, InteractionLog
+from tfrec.data.impressions import POSITION_PROPENSITY
 from tfrec.environments.episodes import run_episodes
 from tfrec.policies.behavior import (
     EpsilonPopularityPolicy,
@@ -70,7 +72,7 @@ def _impression_rows(batch: Any, first_slate: int) -> dict[str, np.ndarray]:
         "reward": np.where(clicked, np.repeat(batch.reward, k), 0.0),
         "propensity": info.get(INCLUSION_PROPENSITY, unknown).ravel(),
         SLATE_LOG_PROPENSITY: np.repeat(info.get(SLATE_LOG_PROPENSITY, unknown[:, 0]), k),
-        "position_propensity": info["slate_propensity"].ravel(),
+        POSITION_PROPENSITY: info["slate_propensity"].ravel(),
     }
 
 
@@ -130,8 +132,6 @@ def generate_logged_data(
         ``temperature`` / ``popularity`` / ``epsilon`` given together with ``policy``; or a
         click log whose rollout produced no click (no log to return).
     """
-    from tfrec.data import ImpressionLog, InteractionLog  # local: tfrec.data loads TF/pandas
-
     if policy is None:
         if popularity is None:
             if not hasattr(env, "item_popularity"):
@@ -181,9 +181,6 @@ def generate_logged_data(
             **columns,
         }
     )
-    if impressions:
-        for column in (SLATE_LOG_PROPENSITY, "position_propensity"):
-            df[column] = df[column].astype(np.float32)
     log_class = ImpressionLog if impressions else InteractionLog
     log = log_class.from_dataframe(df, source="generate_logged_data")
     stderr = float(returns.std(ddof=1) / math.sqrt(num_episodes)) if num_episodes > 1 else math.nan
