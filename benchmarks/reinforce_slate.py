@@ -65,14 +65,14 @@ from tfrec.training import (  # noqa: E402
     EncoderConfig,
     OfflineConfig,
     OnlineConfig,
+    SupervisedConfig,
     build_agent,
     build_encoder,
     train_from_log,
     train_in_simulator,
+    train_supervised,
     warm_start_encoder,
 )
-from tfrec.training.supervised import SupervisedConfig  # noqa: E402
-from tfrec.training.supervised_log import train_supervised  # noqa: E402
 
 EVAL_SEED = 99
 ENV_BATCH = 64

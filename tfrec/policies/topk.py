@@ -24,11 +24,10 @@ from tf_agents.specs import tensor_spec
 from tf_agents.trajectories import policy_step
 from tf_agents.trajectories import time_step as ts
 
-from tfrec import specs
 from tfrec.encoders import SequenceEncoder
 from tfrec.networks.actor import ActorNetwork
 from tfrec.networks.masking import mask_consumed_logits
-from tfrec.specs import NUM_RESERVED, slate_action_spec
+from tfrec.specs import NUM_RESERVED, slate_action_spec, time_step_spec
 
 __all__ = ["BoltzmannTopKPolicy", "GreedyTopKPolicy", "LOG_PROBABILITY"]
 
@@ -135,7 +134,7 @@ class GreedyTopKPolicy(_TopKPolicy):
         Returns:
           A ``GreedyTopKPolicy`` over an ``ActorNetwork`` of that encoder (no extra heads).
         """
-        spec = specs.time_step_spec(encoder.max_len, encoder.vocab_size)
+        spec = time_step_spec(encoder.max_len, encoder.vocab_size)
         network = ActorNetwork(spec.observation, encoder, behavior_head=False)
         return cls(spec, network, k, exclude_history=exclude_history)
 
