@@ -37,7 +37,6 @@ from tfrec.policies import (
     random_slate_policy,
 )
 from tfrec.policies.topk import GreedyTopKPolicy
-from tfrec.specs import time_step_spec
 from tfrec.training.config import AgentConfig
 from tfrec.training.offline import train_from_log
 from tfrec.training.supervised import SupervisedConfig, train_next_item_model
@@ -58,13 +57,6 @@ SUMMARY_MEANS = (
     "ess_fraction_topk",
 )
 """Per-seed figures whose mean over seeds the summary reports."""
-
-
-def greedy_policy(encoder: tf.keras.Model, env: InterestEvolutionEnv) -> GreedyTopKPolicy:
-    """Greedy top-K policy over an encoder's tied-embedding softmax (for the supervised model)."""
-    spec = time_step_spec(env.max_len, env.vocab_size)
-    network = ActorNetwork(spec.observation, encoder, behavior_head=False)
-    return GreedyTopKPolicy(spec, network, env.slate_size)
 
 
 def heldout_ndcg(scorer: Any, heldout: Any, max_len: int) -> float:
@@ -148,9 +140,9 @@ def _supervised_run(
         ),
         env.vocabulary.size,
     )
-    policy = greedy_policy(model.encoder, env)
+    policy = GreedyTopKPolicy.from_encoder(model.encoder, env.slate_size)
     rollout = evaluate_policy(eval_env, policy, settings.eval_episodes, seed=100 + seed)
-    bait = clickbait_shares(eval_env, greedy_policy(model.encoder, env), 256)
+    bait = clickbait_shares(eval_env, policy, 256)
     return {
         "return": rollout.mean_return,
         "clickbait_shown": bait["shown"],
