@@ -13,21 +13,23 @@ CHUNK = 1024
 
 
 def target_item_probs(encoder: Any, histories: np.ndarray, epsilon: float) -> np.ndarray:
-    """``q = (1 - eps) softmax(model logits) + eps uniform`` over the items: ``[n, vocab]``."""
+    """``q = (1 - eps) softmax(model logits) + eps uniform`` over the items: ``[n, vocab]``.
+
+    The mixture of the collect policy (``tfrec.policies.slate_distribution.mixture_log_probs``)
+    in float64; the reserved indices get probability 0.
+    """
     import tensorflow as tf
 
+    from tfrec.policies.slate_distribution import mixture_log_probs
     from tfrec.specs import FIRST_ITEM_INDEX
 
     parts = []
     for start in range(0, len(histories), CHUNK):
         batch = tf.constant(histories[start : start + CHUNK], tf.int32)
-        logits = encoder.score_items(batch, training=False).numpy()
-        logits = logits.astype(np.float64)[:, FIRST_ITEM_INDEX:]  # the reserved indices: 0
-        pi = np.exp(logits - logits.max(axis=1, keepdims=True))
-        pi /= pi.sum(axis=1, keepdims=True)
-        q = np.zeros((len(pi), FIRST_ITEM_INDEX + pi.shape[1]))
-        q[:, FIRST_ITEM_INDEX:] = (1.0 - epsilon) * pi + epsilon / pi.shape[1]
-        parts.append(q)
+        logits = encoder.score_items(batch, training=False).numpy().astype(np.float64)
+        logits[:, :FIRST_ITEM_INDEX] = np.finfo(np.float64).min
+        num_items = logits.shape[1] - FIRST_ITEM_INDEX
+        parts.append(np.exp(mixture_log_probs(logits, epsilon, num_items).numpy()))
     return np.concatenate(parts)
 
 

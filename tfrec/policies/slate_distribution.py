@@ -120,7 +120,10 @@ def mixture_log_probs(logits: tf.Tensor, epsilon: float, num_items: tf.Tensor | 
         mixed = log_uniform
     else:
         mixed = tf.reduce_logsumexp(
-            tf.stack([tf.math.log(1.0 - epsilon) + log_softmax, log_uniform]), axis=0
+            tf.stack(
+                [tf.math.log(tf.constant(1.0 - epsilon, logits.dtype)) + log_softmax, log_uniform]
+            ),
+            axis=0,
         )
     return tf.where(masked, tf.cast(-float("inf"), logits.dtype), mixed)
 
