@@ -195,8 +195,8 @@ def interval_estimate(
     confidence, ci_method = options.confidence, options.ci_method
     n = num_units
     value, influence = core(np.arange(n))
-    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
     if ci_method == "normal":
+        z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
         stderr = float(np.std(influence, ddof=1) / math.sqrt(n)) if n > 1 else math.inf
         lower, upper = value - z * stderr, value + z * stderr
     elif ci_method == "bootstrap":

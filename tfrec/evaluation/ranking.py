@@ -222,9 +222,10 @@ def evaluate_ranking(
             exclude = np.asarray(exclude)[order]
     for start in range(0, n, batch_size):
         batch_histories = histories[start : start + batch_size].astype(np.int32)
-        used = np.flatnonzero((batch_histories != PAD_INDEX).any(axis=0))
-        if trim_padding and len(used):
-            batch_histories = batch_histories[:, used[0] :]
+        if trim_padding:  # the batch's all-padding columns go (windows are left-padded)
+            used = np.flatnonzero((batch_histories != PAD_INDEX).any(axis=0))
+            if len(used):
+                batch_histories = batch_histories[:, used[0] :]
         scores = tf.convert_to_tensor(scorer(tf.constant(batch_histories)))
         if scores.shape.rank != 2 or scores.shape[0] != batch_histories.shape[0]:
             raise ValueError(

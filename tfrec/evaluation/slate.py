@@ -290,7 +290,7 @@ def _run(
         influence = (disc * wu * (ru - v_tp) / safe).sum(axis=(1, 2))
         return value, influence
 
-    last = data.grid(np.ones(len(data.step)), 0.0).sum(axis=1).astype(int) - 1
+    last = alive.sum(axis=1).astype(int) - 1  # each unit's last step
     final = w[np.arange(w.shape[0]), last]  # [U, P]
     ess = min(effective_sample_size(final[:, p]) for p in range(final.shape[1]))
     label = f"sn{name}" if options.self_normalize else name
