@@ -157,10 +157,19 @@ def make_config(
       settings: from :func:`load_settings` (or None).
       section: the section of ``settings`` to read (e.g. ``"agent"``).
       **overrides: field values; None means "not given" and keeps the file's / default value.
+        A mapping (a nested config's fields, e.g. ``encoder={"dim": 32}``) is merged onto the
+        file's mapping for that field, its None entries left out.
 
     Returns:
       The config instance.
     """
     values = dict((settings or {}).get(section, {})) if section else {}
-    values.update({k: v for k, v in overrides.items() if v is not None})
+    for name, value in overrides.items():
+        if isinstance(value, Mapping):
+            current = values.get(name, {})
+            if not isinstance(current, Mapping):
+                continue  # the file's value is wrong: from_mapping names it
+            value = {**current, **{k: v for k, v in value.items() if v is not None}} or None
+        if value is not None:
+            values[name] = value
     return from_mapping(cls, values, where=section or cls.__name__)

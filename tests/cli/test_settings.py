@@ -58,3 +58,21 @@ def test_missing_file_and_nested_type():
         load_settings("nowhere.yaml")
     with pytest.raises(ValueError, match="catalog must be a mapping"):
         from_mapping(InterestEvolutionConfig, {"catalog": 3})
+
+
+def test_a_nested_override_merges_onto_the_files_section():
+    from tfrec.training.supervised import SupervisedConfig
+
+    settings = {"supervised": {"encoder": {"max_len": 7}, "epochs": 3}}
+    config = make_config(
+        SupervisedConfig, settings, "supervised", encoder={"dim": 32, "dropout": None}
+    )
+    assert (config.encoder.max_len, config.encoder.dim, config.epochs) == (7, 32, 3)
+    assert config.encoder.dropout == 0.3  # the supervised default, not EncoderConfig's 0.1
+    assert (
+        make_config(SupervisedConfig, {}, "supervised", encoder={"dim": None}).encoder.max_len == 50
+    )
+    with pytest.raises(ValueError, match="supervised.encoder must be a mapping"):
+        make_config(
+            SupervisedConfig, {"supervised": {"encoder": 5}}, "supervised", encoder={"dim": 32}
+        )

@@ -45,11 +45,13 @@ def _train_supervised(args: argparse.Namespace, settings: dict, output: Path) ->
 
     if not has_log_source(args):
         raise ValueError("--algo supervised trains on a log: give --log FILE or --movielens PATH.")
-    section = dict(settings.get("supervised", {}))
-    flags = {k: v for k, v in flag_values(args, ENCODER_FLAGS).items() if v is not None}
-    section["encoder"] = {**section.get("encoder", {}), **flags}
     config = config_from_flags(
-        SupervisedConfig, {**settings, "supervised": section}, "supervised", args, SUPERVISED_FLAGS
+        SupervisedConfig,
+        settings,
+        "supervised",
+        args,
+        SUPERVISED_FLAGS,
+        encoder=flag_values(args, ENCODER_FLAGS),
     )
     log = load_log(args)
     vocabulary = None
