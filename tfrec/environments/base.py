@@ -71,32 +71,25 @@ class SlateEnvironment(py_environment.PyEnvironment, abc.ABC):
 
     Args:
       num_items: catalog size ``N`` (vocabulary size ``N + 2``).
-      slate_size: ``k``, items per recommended slate.
-      max_len: width of the observed history window.
-      max_steps: step cap of an episode (truncation, discount 1).
+      config: the simulator's config (kept as ``self.config``); it holds ``slate_size`` (``k``,
+        items per recommended slate), ``max_len`` (width of the observed history window) and
+        ``max_steps`` (step cap of an episode: truncation, discount 1).
       batch_size: ``B``, users simulated in parallel.
       seed: seed of the environment's random generator.
     """
 
-    def __init__(
-        self,
-        num_items: int,
-        slate_size: int,
-        max_len: int,
-        max_steps: int,
-        batch_size: int,
-        seed: int | None,
-    ):
+    def __init__(self, num_items: int, config: Any, batch_size: int, seed: int | None):
         super().__init__(handle_auto_reset=False)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
-        if max_steps < 1:
-            raise ValueError(f"max_steps must be >= 1, got {max_steps}.")
+        if config.max_steps < 1:
+            raise ValueError(f"max_steps must be >= 1, got {config.max_steps}.")
+        self.config = config
         self._num_items = int(num_items)
         self._vocab_size = self._num_items + NUM_RESERVED
-        self._slate_size = int(slate_size)
-        self._max_len = int(max_len)
-        self._max_steps = int(max_steps)
+        self._slate_size = int(config.slate_size)
+        self._max_len = int(config.max_len)
+        self._max_steps = int(config.max_steps)
         self._batch_size = int(batch_size)
         self._observation_spec = history_spec(self._max_len, self._vocab_size)
         self._action_spec = slate_action_spec(self._slate_size, self._vocab_size)
@@ -110,24 +103,6 @@ class SlateEnvironment(py_environment.PyEnvironment, abc.ABC):
             "clicked_item": np.zeros(b, np.int32),
             "click_position": np.full(b, -1, np.int32),
         }
-
-    def _init_from_config(
-        self, num_items: int, config: Any, batch_size: int, seed: int | None
-    ) -> None:
-        """``__init__`` of a simulator whose config holds ``slate_size``, ``max_len``, ``max_steps``.
-
-        Also keeps the config as ``self.config``.
-        """
-        SlateEnvironment.__init__(
-            self,
-            num_items=num_items,
-            slate_size=config.slate_size,
-            max_len=config.max_len,
-            max_steps=config.max_steps,
-            batch_size=batch_size,
-            seed=seed,
-        )
-        self.config = config
 
     # -- TF-Agents interface ----------------------------------------------------------------
     @property

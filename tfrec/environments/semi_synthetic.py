@@ -108,7 +108,7 @@ class SemiSyntheticEnv(SlateEnvironment):
             raise ValueError(
                 f"slate_size={config.slate_size} must be in [1, items in the log={num_items}]."
             )
-        self._init_from_config(num_items, config, batch_size, seed)
+        super().__init__(num_items, config, batch_size, seed)
         self.model = model
         d = model.item_factors.shape[1]
         self.user_factors = np.zeros((batch_size, d), np.float32)

@@ -79,7 +79,7 @@ class InterestEvolutionEnv(SlateEnvironment):
         seed: int | None = 0,
     ):
         config = config or InterestEvolutionConfig()
-        self._init_from_config(config.catalog.num_items, config, batch_size, seed)
+        super().__init__(config.catalog.num_items, config, batch_size, seed)
         self.catalog = Catalog.generate(config.catalog, np.random.default_rng(config.catalog_seed))
         self.user_model = UserModel(config.users, self.catalog, reward_type=config.reward)
         self.user_state: UserState = self.user_model.sample(batch_size, self._rng)
