@@ -36,6 +36,7 @@ import tensorflow as tf
 from tfrec.data import ItemVocabulary
 from tfrec.encoders import SequenceEncoder
 from tfrec.export.serving import EXTRAS_DIR, KERAS_FILE, METADATA_FILE, VOCABULARY_ASSET
+from tfrec.export.warmup import WARMUP_DIR
 
 __all__ = ["ENCODER_FILE", "RUN_FILE", "VOCABULARY_FILE", "load_model_dir", "save_model_dir"]
 
@@ -87,8 +88,8 @@ def load_model_dir(path: str | os.PathLike) -> tuple[SequenceEncoder, ItemVocabu
         (folder / ENCODER_FILE, folder / VOCABULARY_FILE, folder / RUN_FILE),
         (
             folder / EXTRAS_DIR / KERAS_FILE,
-            folder / "assets" / VOCABULARY_ASSET,
-            folder / "assets.extra" / METADATA_FILE,
+            folder / tf.saved_model.ASSETS_DIRECTORY / VOCABULARY_ASSET,
+            folder / WARMUP_DIR / METADATA_FILE,
         ),
     ]
     for encoder_file, vocabulary_file, info_file in layouts:

@@ -29,7 +29,7 @@ from tfrec.export.compression import TABLE_DTYPES, ItemTable, TableDType
 from tfrec.export.signatures import ServingModule
 from tfrec.export.sources import encoder_max_len, resolve_encoder, vocabulary_item_ids
 from tfrec.export.versioning import atomic_version_dir, resolve_version
-from tfrec.export.warmup import representative_histories, write_warmup_requests
+from tfrec.export.warmup import WARMUP_DIR, representative_histories, write_warmup_requests
 from tfrec.specs import NUM_RESERVED
 
 VOCABULARY_ASSET = "vocabulary.txt"
@@ -164,6 +164,6 @@ def _write_metadata(
         "dim": table.dim,
         "signatures": ["serving_default", "serving_indices"],
     }
-    target = export_dir / "assets.extra"
+    target = export_dir / WARMUP_DIR  # assets.extra/
     target.mkdir(parents=True, exist_ok=True)
     (target / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
