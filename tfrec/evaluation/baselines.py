@@ -268,11 +268,16 @@ class EASE:
         items = np.asarray(seqs.items, np.int64)
         pairs = np.unique(seqs.row_users().astype(np.int64) * vocab_size + items)
         users, cols = pairs // vocab_size, pairs % vocab_size
-        x = np.zeros((len(seqs), vocab_size), np.float32)
-        x[users, cols] = 1.0
-        x[:, :FIRST_ITEM_INDEX] = 0.0
-        gram = (x.T @ x).astype(np.float64)
-        del x
+        keep = cols >= FIRST_ITEM_INDEX
+        users, cols = users[keep], cols[keep]
+        # X^T X summed over chunks of users: no dense [users, V] matrix (exact: integer counts).
+        gram = np.zeros((vocab_size, vocab_size), np.float64)
+        chunk = max(1, 2**26 // vocab_size)  # ~256 MB of float32 rows at a time
+        bounds = np.searchsorted(users, np.arange(0, len(seqs) + chunk, chunk))
+        for lo, hi, first in zip(bounds[:-1], bounds[1:], range(0, len(seqs), chunk)):
+            x = np.zeros((min(chunk, len(seqs) - first), vocab_size), np.float32)
+            x[users[lo:hi] - first, cols[lo:hi]] = 1.0
+            gram += x.T @ x
         gram[np.diag_indices(vocab_size)] += l2
         p = np.linalg.inv(gram)
         del gram
@@ -284,6 +289,13 @@ class EASE:
     def __call__(self, histories: tf.Tensor) -> tf.Tensor:
         """Histories ``[batch, seq_len]`` -> scores ``[batch, vocab_size]``."""
         histories = tf.cast(histories, tf.int32)
-        present = tf.reduce_max(tf.one_hot(histories, self.vocab_size), axis=1)  # set of items
+        present = tf.math.bincount(  # the set of items of each history, [batch, vocab_size]
+            histories,
+            minlength=self.vocab_size,
+            maxlength=self.vocab_size,
+            binary_output=True,
+            axis=-1,
+            dtype=tf.float32,
+        )
         present = present * tf.cast(tf.range(self.vocab_size) >= FIRST_ITEM_INDEX, tf.float32)
         return mask_reserved_logits(tf.linalg.matmul(present, self.weights))
