@@ -188,3 +188,16 @@ def test_uncorrected_loss_matches_plain_tf_agents_reinforce():
     num_real = float(np.sum(~experience.is_boundary().numpy()))
     num_episodes = float(np.sum(experience.is_last().numpy() & ~experience.is_boundary().numpy()))
     assert ours * num_real / num_episodes == pytest.approx(theirs, rel=1e-4)
+
+
+def test_gradient_clipping_norm_follows_the_replica_share_of_the_loss(monkeypatch):
+    from types import SimpleNamespace
+
+    agent = make_agent(32, gradient_clipping=2.0)
+    assert agent._gradient_clipping == 2.0  # one device: the norm as given
+    monkeypatch.setattr(
+        tf.distribute, "get_strategy", lambda: SimpleNamespace(num_replicas_in_sync=4)
+    )
+    # Each replica's gradient is of loss / 4: clipping it at 2 / 4 clips loss's gradient at 2.
+    assert agent._gradient_clipping == 0.5
+    assert make_agent(32)._gradient_clipping is None

@@ -103,7 +103,8 @@ class TopKOffPolicyReinforceAgent(ImpressionLossMixin, reinforce_agent.Reinforce
       behavior_loss_weight: weight ``w_β`` of β̂'s cross-entropy.
       value_loss_weight: weight ``w_V`` of the baseline's squared error.
       entropy_regularization: weight ``w_H`` of the entropy bonus (None or 0 disables it).
-      gradient_clipping: global-norm clipping of the gradients (None disables it).
+      gradient_clipping: norm at which each variable's gradient is clipped (TF-Agents'
+        ``clip_gradient_norms``; None disables it).
       num_candidates: ``M`` of the Boltzmann collect policy (default ``min(10 K, num_items)``).
       num_greedy: ``K'`` of the Boltzmann collect policy.
       exclude_history: the policies never recommend an item of the history window.
@@ -402,6 +403,22 @@ class TopKOffPolicyReinforceAgent(ImpressionLossMixin, reinforce_agent.Reinforce
             normalize=self._normalize_weights,
             mask=mask,
         )
+
+    @property
+    def _gradient_clipping(self) -> float | None:
+        """The clip norm TF-Agents' ``_train`` applies to a replica's gradient (per variable).
+
+        That gradient is of ``loss / replicas`` (:func:`replica_share_of_loss`), so the norm is
+        divided likewise: each replica's whole-loss gradient is clipped at ``gradient_clipping``
+        before the strategy sums the shares, as on one device.
+        """
+        if not self._clip_norm:
+            return self._clip_norm
+        return self._clip_norm / tf.distribute.get_strategy().num_replicas_in_sync
+
+    @_gradient_clipping.setter
+    def _gradient_clipping(self, value: float | None) -> None:  # set by ReinforceAgent.__init__
+        self._clip_norm = value
 
     @replica_share_of_loss  # loss / replicas: the strategy sums the replicas' gradients
     def total_loss(

@@ -55,8 +55,8 @@ def train_offline(
     Under a ``tf.distribute`` strategy each batch is split across the replicas
     (``strategy.experimental_distribute_dataset``), every replica runs ``agent.train`` on its
     part with its loss divided by the number of replicas (:mod:`tfrec.agents.replicas`), so the
-    optimizer's sum of the replicas' gradients is the gradient of their mean loss (an agent
-    ``gradient_clipping`` norm applies to each replica's share). The agent must have been built
+    optimizer's sum of the replicas' gradients is the gradient of their mean loss (the agent's
+    ``gradient_clipping`` norm is divided likewise, so it clips as on one device). The agent must have been built
     under ``strategy.scope()`` with a ``train_step_counter`` aggregated ``ONLY_FIRST_REPLICA``
     (``tf_agents.train.utils.train_utils.create_train_step()``), as :func:`train_from_log` does.
     Batches smaller than the number of replicas (an epoch's last one) are skipped.
