@@ -36,6 +36,18 @@ def _as_history(history: Any) -> dict[str, Any]:
     return dict(history)
 
 
+_REFERENCE_STYLES = ("--", "-.", ":", (0, (5, 1, 1, 1)))
+
+
+def _reference_lines(
+    axis: Any, references: Mapping[str, float] | None, styles: tuple = ("--",), **line: Any
+) -> None:
+    """One horizontal line per reference return (colours C1, C2, ...; styles cycled)."""
+    for index, (name, value) in enumerate((references or {}).items()):
+        style = styles[index % len(styles)]
+        axis.axhline(value, color=f"C{index + 1}", linestyle=style, label=name, **line)
+
+
 def plot_learning_curve(
     history: Any,
     path: str | os.PathLike | None = None,
@@ -77,8 +89,7 @@ def plot_learning_curve(
         raise ValueError("the history is empty: nothing to plot (train for at least one step).")
     if returns:
         top.plot(eval_steps, returns, marker="o", label="policy")
-    for index, (name, value) in enumerate((references or {}).items()):
-        top.axhline(value, linestyle="--", linewidth=1, label=name, color=f"C{index + 1}")
+    _reference_lines(top, references, linewidth=1)
     if returns or references:
         top.legend(loc="best", fontsize="small")
     top.grid(alpha=0.3)
@@ -93,9 +104,6 @@ def plot_learning_curve(
         bottom.legend(loc="best", fontsize="small")
     figure.suptitle(title)
     return _save(figure, path)
-
-
-_REFERENCE_STYLES = ("--", "-.", ":", (0, (5, 1, 1, 1)))
 
 
 def plot_return_curve(
@@ -134,9 +142,7 @@ def plot_return_curve(
     figure = Figure(figsize=(6.4, 4.0))
     axis = figure.subplots()
     axis.plot(steps, returns, marker="o", label=label)
-    for index, (name, value) in enumerate((references or {}).items()):
-        style = _REFERENCE_STYLES[index % len(_REFERENCE_STYLES)]
-        axis.axhline(value, color=f"C{index + 1}", linestyle=style, label=name)
+    _reference_lines(axis, references, _REFERENCE_STYLES)
     axis.set_xlabel("training steps")
     axis.set_ylabel(ylabel)
     axis.set_title(title, fontsize=10)
