@@ -147,3 +147,10 @@ def test_library_messages_hides_foreign_warnings_and_logs_then_restores(caplog):
     with caplog.at_level(logging.INFO), library_messages(verbose=True):
         absl.warning("shown")
     assert "shown" in caplog.text
+
+
+def test_the_quiet_start_reads_the_parsers_verbose_flag():
+    from tfrec.cli.main import build_parser
+
+    flags = {flag for action in build_parser()._actions for flag in action.option_strings}
+    assert _quiet.VERBOSE_FLAG in flags

@@ -7,7 +7,6 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from tfrec._quiet import VERBOSE_FLAG
 from tfrec._version import __version__
 from tfrec.cli import data, demo, evaluate, serve, train
 from tfrec.cli.common import EXIT_USER_ERROR, USER_ERRORS, HelpFormatter, Parser
@@ -29,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--traceback", action="store_true", help="show the full traceback of an error"
     )
     parser.add_argument(
-        VERBOSE_FLAG,
+        "--verbose",  # tfrec._quiet.VERBOSE_FLAG, read before argparse runs (tests/cli/test_quiet)
         action="store_true",
         help="show the log lines and warnings of TensorFlow, absl, TF-Agents and gym (hidden by "
         "default)",
